@@ -1,0 +1,56 @@
+"""The mapping between the square working canvas and a target rectangle (usually the photo).
+
+A photo is framed by padding it to a square (centred, with an optional margin) and scaling that square to the
+canvas, so nothing is squashed or cut off. :class:`Frame` remembers the mapping back:
+``target = canvas * scale + offset``, where canvas coordinates are canvas pixels and target coordinates are the
+rectangle's own units (photo pixels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Frame:
+    """``target = canvas * scale + (offset_x, offset_y)`` for a ``width × height`` target and a square canvas of
+    ``canvas_size`` pixels; ``scale`` is target units per canvas pixel."""
+
+    width: float
+    height: float
+    canvas_size: int
+    scale: float
+    offset_x: float = 0.0
+    offset_y: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("width", "height", "canvas_size", "scale"):
+            value = float(getattr(self, name))
+            if not (value > 0 and value != float("inf")):
+                raise ValueError(f"frame {name} must be a positive finite number, got {getattr(self, name)}")
+
+    @classmethod
+    def identity(cls, canvas_size: int) -> Frame:
+        """The canvas itself: target units are canvas pixels."""
+        return cls(canvas_size, canvas_size, canvas_size, 1.0)
+
+    @classmethod
+    def padded(cls, width: float, height: float, canvas_size: int, margin: float = 0.0) -> Frame:
+        """A ``width × height`` rectangle centred in a square of side ``max(width, height) * (1 + 2 * margin)``,
+        that square scaled onto the canvas (``margin`` is a fraction of the longer side on every edge)."""
+        if margin < 0:
+            raise ValueError(f"margin must be >= 0, got {margin}")
+        side = max(width, height) * (1 + 2 * margin)
+        return cls(width, height, canvas_size, side / canvas_size, (width - side) / 2, (height - side) / 2)
+
+    def to_target(self, points: torch.Tensor) -> torch.Tensor:
+        """Canvas pixels ``[..., 2]`` to target coordinates ``[..., 2]``."""
+        offset = torch.tensor([self.offset_x, self.offset_y], dtype=points.dtype, device=points.device)
+        return points * self.scale + offset
+
+    def to_canvas(self, points: torch.Tensor) -> torch.Tensor:
+        """Target coordinates ``[..., 2]`` to canvas pixels ``[..., 2]``."""
+        offset = torch.tensor([self.offset_x, self.offset_y], dtype=points.dtype, device=points.device)
+        return (points - offset) / self.scale

@@ -1,0 +1,146 @@
+"""The stroke model: a batch of sketches, each N open cubic Bézier strokes on a square canvas.
+
+Shapes and units (canvas pixels, origin at the top-left corner, y down):
+
+- ``points``  ``[B, N, 4, 2]`` control points ``P0..P3`` as ``(x, y)`` in canvas pixels;
+- ``widths``  ``[B, N]`` full stroke width in canvas pixels;
+- ``colors``  ``[B, N, 4]`` straight (not premultiplied) RGBA in 0..1.
+
+Stroke ``n`` is drawn after stroke ``n - 1`` (later strokes lie on top).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+DEFAULT_CANVAS_SIZE = 224
+"""Side of the square working canvas in pixels (CLIP's input size)."""
+
+REFERENCE_WIDTH = 3.0
+"""Full stroke width in pixels on the 224 px canvas, as CLIPasso draws."""
+
+
+def default_width(canvas_size: int) -> float:
+    """Default full stroke width (pixels) for a canvas of ``canvas_size`` pixels: 3 px per 224 px."""
+    return REFERENCE_WIDTH * canvas_size / DEFAULT_CANVAS_SIZE
+
+
+@dataclass(frozen=True)
+class Strokes:
+    """A batch of ``B`` sketches of ``N`` cubic Bézier strokes each (see the module docstring for units)."""
+
+    points: torch.Tensor
+    widths: torch.Tensor
+    colors: torch.Tensor
+    canvas_size: int = DEFAULT_CANVAS_SIZE
+
+    def __post_init__(self) -> None:
+        check_strokes(self.points, self.widths, self.colors)
+        if int(self.canvas_size) <= 0:
+            raise ValueError(f"canvas_size must be a positive number of pixels, got {self.canvas_size}")
+
+    @classmethod
+    def from_points(
+        cls,
+        points: torch.Tensor,
+        width: float | None = None,
+        color: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0),
+        canvas_size: int = DEFAULT_CANVAS_SIZE,
+    ) -> Strokes:
+        """Strokes of one width (pixels; default :func:`default_width`) and one RGBA color for ``points [B, N, 4, 2]``."""
+        if points.dim() != 4 or points.shape[-2:] != (4, 2):
+            raise ValueError(f"points must have shape [B, N, 4, 2], got {list(points.shape)}")
+        batch, count = points.shape[:2]
+        width = default_width(canvas_size) if width is None else float(width)
+        widths = torch.full((batch, count), width, dtype=points.dtype, device=points.device)
+        colors = torch.tensor(color, dtype=points.dtype, device=points.device).expand(batch, count, 4).clone()
+        return cls(points, widths, colors, canvas_size)
+
+    @property
+    def batch_size(self) -> int:
+        return self.points.shape[0]
+
+    @property
+    def num_strokes(self) -> int:
+        return self.points.shape[1]
+
+    def requires_grad_(self, points: bool = True, widths: bool = False, colors: bool = False) -> Strokes:
+        """Detached copies of the tensors with the chosen ones requiring gradients (points by default)."""
+        return replace(
+            self,
+            points=self.points.detach().clone().requires_grad_(points),
+            widths=self.widths.detach().clone().requires_grad_(widths),
+            colors=self.colors.detach().clone().requires_grad_(colors),
+        )
+
+    def detach(self) -> Strokes:
+        return replace(self, points=self.points.detach(), widths=self.widths.detach(), colors=self.colors.detach())
+
+    def to(self, device: torch.device | str) -> Strokes:
+        return replace(self, points=self.points.to(device), widths=self.widths.to(device), colors=self.colors.to(device))
+
+    def select(self, index: int) -> Strokes:
+        """The sketch at batch position ``index`` as a batch of one."""
+        return replace(
+            self,
+            points=self.points[index : index + 1],
+            widths=self.widths[index : index + 1],
+            colors=self.colors[index : index + 1],
+        )
+
+
+def check_strokes(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming the problem when the stroke tensors are malformed.
+
+    Checks shapes (``[B, N, 4, 2]``, ``[B, N]``, ``[B, N, 4]``), floating dtypes, one device, finite values,
+    widths ``>= 0`` and colors within 0..1.
+    """
+    if points.dim() != 4 or points.shape[-2:] != (4, 2):
+        raise ValueError(f"points must have shape [B, N, 4, 2], got {list(points.shape)}")
+    batch, count = points.shape[:2]
+    if widths.shape != (batch, count):
+        raise ValueError(f"widths must have shape [B, N] = {[batch, count]}, got {list(widths.shape)}")
+    if colors.shape != (batch, count, 4):
+        raise ValueError(f"colors must have shape [B, N, 4] = {[batch, count, 4]}, got {list(colors.shape)}")
+    for name, tensor in (("points", points), ("widths", widths), ("colors", colors)):
+        if not tensor.is_floating_point():
+            raise ValueError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
+        if tensor.device != points.device:
+            raise ValueError(f"{name} is on {tensor.device} but points are on {points.device}")
+        if tensor.numel() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"{name} contain NaN or infinite values")
+    if widths.numel() and bool((widths < 0).any()):
+        raise ValueError(f"stroke widths must be >= 0 pixels, got minimum {float(widths.min()):g}")
+    if colors.numel() and bool(((colors < 0) | (colors > 1)).any()):
+        raise ValueError("stroke colors must be RGBA values within 0..1")
+
+
+def chained_points(
+    starts: torch.Tensor, step: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Control points ``[B, N, 4, 2]`` that start at ``starts [B, N, 2]`` (pixels), each next point a uniform random
+    offset of at most ``step`` pixels per axis from the previous one (CLIPasso's stroke initialisation)."""
+    offsets = (torch.rand(*starts.shape[:-1], 3, 2, generator=generator, dtype=starts.dtype) * 2 - 1) * step
+    chain = torch.cumsum(offsets.to(starts.device), dim=-2)
+    return torch.cat([starts.unsqueeze(-2), starts.unsqueeze(-2) + chain], dim=-2)
+
+
+def random_points(
+    batch: int,
+    count: int,
+    canvas_size: int = DEFAULT_CANVAS_SIZE,
+    step: float | None = None,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Random control points ``[batch, count, 4, 2]`` in pixels.
+
+    With ``step`` (pixels) strokes are short chains from uniform start points (see :func:`chained_points`);
+    without it every control point is uniform over the canvas, so strokes span it.
+    """
+    if step is None:
+        return torch.rand(batch, count, 4, 2, generator=generator, dtype=dtype) * canvas_size
+    starts = torch.rand(batch, count, 2, generator=generator, dtype=dtype) * canvas_size
+    return chained_points(starts, step, generator)

@@ -1,0 +1,260 @@
+"""Strokes ⇄ standalone SVG documents.
+
+Export writes one ``<path d="M x0 y0 C x1 y1 x2 y2 x3 y3">`` per stroke (``id="stroke-K"``, ``fill="none"``, round caps
+and joins, the stroke's width and color) inside ``<g id="sketch">``, with coordinates and widths mapped through a
+:class:`~clipsketch.core.frame.Frame` to the target rectangle (``viewBox="0 0 width height"``), and the run's
+metadata as attributes of ``<metadata><clipsketch:sketch …/></metadata>``.
+
+Import reads such documents back into canvas pixels (using the recorded frame), and also other SVGs: every line,
+quadratic, cubic or arc segment of every stroked path becomes one cubic stroke, with transforms, inherited
+presentation attributes and ``style`` declarations applied.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import svgpathtools
+import torch
+from lxml import etree
+from PIL import ImageColor
+
+from clipsketch.core.frame import Frame
+from clipsketch.core.strokes import Strokes
+
+SVG_NS = "http://www.w3.org/2000/svg"
+CLIPSKETCH_NS = "urn:clipsketch:sketch:1"
+_FRAME_KEYS = ("canvas-size", "frame-scale", "frame-offset-x", "frame-offset-y")
+_INHERITED = ("stroke", "stroke-width", "stroke-opacity", "opacity", "display", "visibility")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+class SvgError(ValueError):
+    """The SVG cannot be read as strokes; the message names the problem."""
+
+
+@dataclass
+class ImportedSketch:
+    """An SVG read back: ``strokes`` (batch of one, canvas pixels), the ``frame`` that maps them to the SVG's own
+    coordinates, and the clipsketch metadata found in the document (empty for foreign SVGs)."""
+
+    strokes: Strokes
+    frame: Frame
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def strokes_to_svg(
+    strokes: Strokes,
+    index: int = 0,
+    frame: Frame | None = None,
+    metadata: dict[str, object] | None = None,
+    decimals: int = 3,
+) -> str:
+    """The sketch at batch position ``index`` as an SVG document.
+
+    Args:
+        strokes: the batch; points and widths in canvas pixels.
+        index: which sketch of the batch.
+        frame: maps canvas pixels to the document's coordinates (default: the canvas itself).
+        metadata: run facts stored with the sketch (e.g. ``seed``, ``model``, ``loss``); keys become attribute
+            names (``_`` turns into ``-``).
+        decimals: digits after the point for coordinates.
+    """
+    frame = frame or Frame.identity(strokes.canvas_size)
+    if frame.canvas_size != strokes.canvas_size:
+        raise ValueError(f"frame is for a {frame.canvas_size} px canvas, strokes for {strokes.canvas_size} px")
+    points = frame.to_target(strokes.points[index].detach().double().cpu()).numpy()
+    widths = (strokes.widths[index].detach().double().cpu() * frame.scale).numpy()
+    colors = strokes.colors[index].detach().double().cpu().numpy()
+
+    root = etree.Element(
+        f"{{{SVG_NS}}}svg",
+        nsmap={None: SVG_NS, "clipsketch": CLIPSKETCH_NS},
+        attrib={"version": "1.1", "width": _num(frame.width, decimals), "height": _num(frame.height, decimals),
+                "viewBox": f"0 0 {_num(frame.width, decimals)} {_num(frame.height, decimals)}"},
+    )
+    facts = {"strokes": str(strokes.num_strokes), "canvas-size": str(frame.canvas_size),
+             "frame-scale": repr(frame.scale), "frame-offset-x": repr(frame.offset_x),
+             "frame-offset-y": repr(frame.offset_y)}
+    for key, value in (metadata or {}).items():
+        name = str(key).replace("_", "-")
+        if not _NAME.match(name):
+            raise ValueError(f"metadata key {key!r} is not usable as an XML attribute name")
+        facts[name] = str(value)
+    etree.SubElement(etree.SubElement(root, f"{{{SVG_NS}}}metadata"), f"{{{CLIPSKETCH_NS}}}sketch", attrib=facts)
+    group = etree.SubElement(root, f"{{{SVG_NS}}}g", attrib={"id": "sketch"})
+    for k, (control, width, color) in enumerate(zip(points, widths, colors)):
+        coords = [_num(v, decimals) for v in control.reshape(-1)]
+        attrib = {
+            "id": f"stroke-{k}",
+            "d": "M {} {} C {} {} {} {} {} {}".format(*coords),
+            "fill": "none",
+            "stroke": "#{:02x}{:02x}{:02x}".format(*(int(round(c * 255)) for c in color[:3])),
+            "stroke-width": _num(width, decimals),
+            "stroke-linecap": "round",
+            "stroke-linejoin": "round",
+        }
+        if color[3] < 1:
+            attrib["stroke-opacity"] = _num(color[3], 4)
+        etree.SubElement(group, f"{{{SVG_NS}}}path", attrib=attrib)
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
+
+
+def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> ImportedSketch:
+    """Read an SVG document into strokes on a square canvas.
+
+    Documents written by :func:`strokes_to_svg` come back on their own canvas and frame (``canvas_size`` may
+    override the canvas side). Others are framed like a photo: the viewBox (or width × height) padded to a square
+    on a canvas of ``canvas_size`` (default 224) pixels.
+
+    Raises:
+        SvgError: not XML, not SVG, no stroked path, or a path that cannot be parsed.
+    """
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.fromstring(svg.encode() if isinstance(svg, str) else svg, parser)
+    except etree.XMLSyntaxError as error:
+        raise SvgError(f"not a well-formed SVG document: {error}") from None
+    if root.tag != f"{{{SVG_NS}}}svg":
+        raise SvgError(f"root element is {root.tag!r}, expected an SVG <svg> element")
+
+    found = root.find(f"{{{SVG_NS}}}metadata/{{{CLIPSKETCH_NS}}}sketch")
+    metadata = dict(found.attrib) if found is not None else {}
+    frame = _recorded_frame(metadata) or _document_frame(root, canvas_size or 224)
+    if canvas_size is not None and canvas_size != frame.canvas_size:
+        frame = Frame(frame.width, frame.height, canvas_size, frame.scale * frame.canvas_size / canvas_size,
+                      frame.offset_x, frame.offset_y)
+
+    controls, widths, colors = [], [], []
+    for element in root.iter(f"{{{SVG_NS}}}path"):
+        style = _computed_style(element)
+        if style.get("stroke", "none") == "none" or style.get("display") == "none":
+            continue
+        matrix = _composed_transform(element)
+        try:
+            path = svgpathtools.parse_path(element.get("d", ""))
+        except Exception as error:  # svgpathtools raises several types for malformed data
+            raise SvgError(f"path {element.get('id', '(no id)')!r} has unreadable path data: {error}") from None
+        width = _length(style.get("stroke-width", "1"), "stroke-width") * math.sqrt(abs(np.linalg.det(matrix[:2, :2])))
+        color = _color(style, element.get("id", "(no id)"))
+        for segment in path:
+            for cubic in _as_cubics(segment):
+                xy = np.array([[p.real, p.imag, 1.0] for p in cubic]) @ matrix.T
+                controls.append(xy[:, :2].tolist())
+                widths.append(width)
+                colors.append(color)
+    if not controls:
+        raise SvgError("the SVG has no stroked <path> to read as strokes")
+
+    target = torch.tensor(controls, dtype=torch.float64)
+    points = frame.to_canvas(target).float().unsqueeze(0)
+    strokes = Strokes(
+        points,
+        torch.tensor(widths, dtype=torch.float32).unsqueeze(0) / frame.scale,
+        torch.tensor(colors, dtype=torch.float32).unsqueeze(0),
+        frame.canvas_size,
+    )
+    return ImportedSketch(strokes, frame, metadata)
+
+
+def _num(value: float, decimals: int) -> str:
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _recorded_frame(metadata: dict[str, str]) -> Frame | None:
+    if not all(key in metadata for key in _FRAME_KEYS):
+        return None
+    try:
+        return Frame(1.0, 1.0, int(metadata["canvas-size"]), float(metadata["frame-scale"]),
+                     float(metadata["frame-offset-x"]), float(metadata["frame-offset-y"]))
+    except ValueError as error:
+        raise SvgError(f"clipsketch metadata holds an invalid frame: {error}") from None
+
+
+def _document_frame(root: etree._Element, canvas_size: int) -> Frame:
+    """The document's viewBox (or width × height) padded to a square on the canvas."""
+    view_box = root.get("viewBox")
+    if view_box:
+        try:
+            x, y, width, height = (float(v) for v in re.split(r"[\s,]+", view_box.strip()))
+        except ValueError:
+            raise SvgError(f"invalid viewBox {view_box!r}") from None
+    else:
+        x = y = 0.0
+        width = _length(root.get("width", "0"), "width")
+        height = _length(root.get("height", "0"), "height")
+    if width <= 0 or height <= 0:
+        raise SvgError("the SVG needs a viewBox or a positive width and height to place its strokes")
+    frame = Frame.padded(width, height, canvas_size)
+    return Frame(width, height, canvas_size, frame.scale, frame.offset_x + x, frame.offset_y + y)
+
+
+def _computed_style(element: etree._Element) -> dict[str, str]:
+    """Inherited stroke properties of ``element``: attributes, then ``style`` declarations, nearest ancestor last."""
+    chain = [element, *element.iterancestors()][::-1]
+    style: dict[str, str] = {}
+    opacity = 1.0
+    for node in chain:
+        own: dict[str, str] = {key: node.get(key) for key in _INHERITED if node.get(key) is not None}
+        for declaration in (node.get("style") or "").split(";"):
+            key, _, value = declaration.partition(":")
+            if key.strip() in _INHERITED and value.strip():
+                own[key.strip()] = value.strip()
+        if "opacity" in own:  # group opacity multiplies down the tree instead of being inherited
+            opacity *= _fraction(own.pop("opacity"), "opacity")
+        style.update(own)
+    style["opacity"] = str(opacity)
+    return style
+
+
+def _composed_transform(element: etree._Element) -> np.ndarray:
+    """3×3 matrix of the transforms of ``element`` and its ancestors (outermost applied last)."""
+    matrix = np.identity(3)
+    for node in [element, *element.iterancestors()]:
+        if node.get("transform"):
+            matrix = svgpathtools.parse_transform(node.get("transform")) @ matrix
+    return matrix
+
+
+def _color(style: dict[str, str], path_id: str) -> list[float]:
+    try:
+        red, green, blue = ImageColor.getrgb(style["stroke"])[:3]
+    except ValueError:
+        raise SvgError(f"path {path_id!r} has an unsupported stroke color {style['stroke']!r}") from None
+    alpha = _fraction(style.get("stroke-opacity", "1"), "stroke-opacity") * float(style["opacity"])
+    return [red / 255, green / 255, blue / 255, alpha]
+
+
+def _fraction(text: str, name: str) -> float:
+    text = text.strip()
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise SvgError(f"invalid {name} {text!r}") from None
+    return min(max(value, 0.0), 1.0)
+
+
+def _length(text: str, name: str) -> float:
+    match = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(px)?\s*", text)
+    if not match:
+        raise SvgError(f"unsupported {name} {text!r}: give a plain number (user units)")
+    return float(match.group(1))
+
+
+def _as_cubics(segment: object) -> list[tuple[complex, complex, complex, complex]]:
+    """Control points of the cubic Bézier(s) that draw one svgpathtools segment."""
+    if isinstance(segment, svgpathtools.CubicBezier):
+        return [segment.bpoints()]
+    if isinstance(segment, svgpathtools.QuadraticBezier):
+        start, control, end = segment.bpoints()
+        return [(start, start + 2 * (control - start) / 3, end + 2 * (control - end) / 3, end)]
+    if isinstance(segment, svgpathtools.Line):
+        start, end = segment.start, segment.end
+        return [(start, start + (end - start) / 3, start + 2 * (end - start) / 3, end)]
+    if isinstance(segment, svgpathtools.Arc):
+        return [cubic.bpoints() for cubic in segment.as_cubic_curves()]
+    raise SvgError(f"unsupported path segment {type(segment).__name__}")
