@@ -30,6 +30,7 @@ DEFAULT_SEGMENT_LENGTH = 4.0
 """Longest flattening segment in pixels: the chord of a curve of radius r px deviates by at most 2 / r px."""
 
 MAX_SEGMENTS_PER_STROKE = 512
+_PIXEL_REACH = 0.5 * (1 + 0.05) * 2**0.5  # farthest a unit pixel's area extends across any line through its centre
 
 
 class Raster(NamedTuple):
@@ -86,7 +87,8 @@ def rasterize(
     dtype, device = points.dtype, points.device
     bg = torch.tensor(background, dtype=dtype, device=device)
 
-    pairs = _covered_pairs(points.detach(), widths.detach(), (height, width), segment_length)
+    with torch.no_grad():
+        pairs = _covered_pairs(points.detach(), widths.detach(), (height, width), segment_length)
     if pairs is None:
         # Nothing is drawn. Multiplying by zero keeps the graph connected, so callers get zero gradients, not None.
         touch = (points.sum() + widths.sum() + colors.sum()) * 0
@@ -97,22 +99,25 @@ def rasterize(
     flat_widths = widths.reshape(batch * count)
     flat_colors = colors.reshape(batch * count, 4)
 
-    seg_start, seg_end = _segment_endpoints(flat_points, pairs.seg_stroke, pairs.seg_t0, pairs.seg_t1)
-    distance = _point_segment_distance(pairs.pixel_center, seg_start[pairs.segment], seg_end[pairs.segment])
-    coverage = edge_coverage(distance, flat_widths[pairs.stroke])
-    alpha = coverage * flat_colors[pairs.stroke, 3]
+    seg_start, seg_end = _segment_endpoints(flat_points, pairs.segments)
+    start, end = seg_start.index_select(0, pairs.segment), seg_end.index_select(0, pairs.segment)
+    offset = _offset_from_segment(pairs.pixel_center, start, end)
+    distance = torch.sqrt((offset * offset).sum(-1) + 1e-12)
+    coverage = band_coverage(distance, flat_widths.index_select(0, pairs.stroke), _edge_normal(offset, end - start))
+    color = flat_colors.index_select(0, pairs.stroke)  # [U, 4]
+    alpha = coverage * color[:, 3]
 
-    # Ordered source-over per pixel: pair u is covered by the pairs after it in the same pixel.
+    # Ordered source-over per pixel, on a [depth, pixels touched] grid: layer k lies under layers k+1.. .
     groups, depth = pairs.num_pixels, pairs.max_depth
-    slot = pairs.group * depth + pairs.rank
-    padded = torch.zeros(groups * depth, dtype=dtype, device=device).index_put((slot,), alpha).view(groups, depth)
-    kept_from = torch.flip(torch.cumprod(torch.flip(1 - padded, dims=[1]), dim=1), dims=[1])  # prod over j >= i
-    transmittance = kept_from[:, 0]
-    behind = torch.cat([kept_from[:, 1:], torch.ones(groups, 1, dtype=dtype, device=device)], dim=1)
-    weight = alpha * behind.reshape(-1)[slot]
-    ink = torch.zeros(groups, 3, dtype=dtype, device=device).index_add(
-        0, pairs.group, weight.unsqueeze(1) * flat_colors[pairs.stroke, :3]
-    )
+    slot = pairs.rank * groups + pairs.group
+    clear = (1 - torch.zeros(depth * groups, dtype=dtype, device=device).index_put((slot,), alpha)).view(depth, groups)
+    behind = [torch.ones(groups, dtype=dtype, device=device)]  # behind[k]: transmittance of layers above k
+    for layer in range(depth - 1, 0, -1):
+        behind.append(behind[-1] * clear[layer])
+    behind.reverse()
+    transmittance = behind[0] * clear[0]
+    weight = alpha * torch.stack(behind).view(-1).index_select(0, slot)
+    ink = torch.zeros(groups, 3, dtype=dtype, device=device).index_add(0, pairs.group, weight.unsqueeze(1) * color[:, :3])
     delta = ink - (1 - transmittance).unsqueeze(1) * bg  # composite minus background
 
     pixels = batch * height * width
@@ -122,27 +127,65 @@ def rasterize(
     return Raster(rgb, alpha_image.view(batch, 1, height, width))
 
 
-def edge_coverage(distance: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
-    """Fraction 0..1 of a unit pixel covered by a stroke of full ``width`` whose centre line lies ``distance``
-    pixels from the pixel centre: the overlap of ``[d - ½, d + ½]`` with ``[-w/2, w/2]`` (exact across a straight
-    edge aligned with the pixel grid; thin strokes get proportionally less)."""
+def band_coverage(distance: torch.Tensor, width: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
+    """Fraction 0..1 of a unit pixel covered by a straight band of full ``width`` (pixels) whose centre line
+    passes ``distance`` pixels from the pixel centre, ``normal [..., 2]`` pointing across the band (any length).
+
+    This is exact area coverage: projected onto the normal, the pixel's area is spread as the sum of two uniform
+    variables of widths ``|cos θ|`` and ``|sin θ|`` (a trapezoid), and the coverage is that spread's mass inside
+    ``[-w/2, w/2]``. Axis-aligned edges get the familiar linear ramp, diagonal ones a smooth one."""
+    boxes = (normal.abs() * torch.rsqrt((normal * normal).sum(-1, keepdim=True) + 1e-24)).clamp_min(_MIN_BOX)
+    wide, narrow = boxes.amax(-1), boxes.amin(-1)
     half = width / 2
-    return (torch.minimum(distance + 0.5, half) - torch.maximum(distance - 0.5, -half)).clamp(0, 1)
+    cdf = _box_sum_cdf(torch.stack([half - distance, -half - distance]), wide, narrow)
+    return (cdf[0] - cdf[1]).clamp(0, 1)
 
 
-def bezier_points(control: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Points ``[..., 2]`` of cubic Béziers ``control [..., 4, 2]`` at parameters ``t [...]`` in 0..1."""
+_MIN_BOX = 1e-4  # narrowest box of the trapezoid profile, in pixels (keeps the quadratic pieces finite)
+
+
+def _box_sum_cdf(s: torch.Tensor, wide: torch.Tensor, narrow: torch.Tensor) -> torch.Tensor:
+    """CDF at ``s`` of the sum of two centred uniform variables of widths ``wide >= narrow > 0`` (pixels).
+
+    Quadratic on the trapezoid's slopes, linear ``s / wide + 1/2`` on its plateau; written per piece so that a
+    narrow box (a nearly axis-aligned edge) stays well conditioned."""
+    outer, inner = (wide + narrow) / 2, (wide - narrow) / 2
+    u = torch.clamp(s, -outer, outer)
+    inv_area = 0.5 / (wide * narrow)
+    rising = (u + outer).square() * inv_area
+    falling = 1 - (outer - u).square() * inv_area
+    plateau = u / wide + 0.5
+    return torch.where(u < -inner, rising, torch.where(u > inner, falling, plateau))
+
+
+def _edge_normal(offset: torch.Tensor, along: torch.Tensor) -> torch.Tensor:
+    """Direction ``[..., 2]`` across the stroke's edge at a pixel: from the nearest point of the centre line to
+    the pixel (radial around caps and joins, so segments meeting at a joint agree), nudged towards the segment's
+    own normal so that it stays defined when the pixel centre lies on the centre line."""
+    normal = torch.stack([-along[..., 1], along[..., 0]], dim=-1)
+    normal = normal / normal.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    side = torch.where((offset * normal).sum(-1, keepdim=True) >= 0, 1e-2, -1e-2)
+    return offset + side * normal
+
+
+def bernstein(t: torch.Tensor) -> torch.Tensor:
+    """Cubic Bernstein weights ``[..., 4]`` at parameters ``t [...]`` in 0..1."""
     s = 1 - t
-    basis = torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)
-    return (basis.unsqueeze(-1) * control).sum(dim=-2)
+    return torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)
+
+
+class _Segments(NamedTuple):
+    """The flattening: ``S`` segments, each the chord of a piece ``[t0, t1]`` of one stroke's curve."""
+
+    stroke: torch.Tensor  # [S] flat stroke index b * N + n
+    basis: torch.Tensor  # [S, 2, 4] Bernstein weights of the control points at t0 and t1
+    last: torch.Tensor  # [S] bool: the stroke's final segment
 
 
 class _Pairs(NamedTuple):
-    """The ``(pixel, stroke)`` pairs that carry ink, found without gradients (U pairs, S segments, G pixels)."""
+    """The ``(pixel, stroke)`` pairs that carry ink, found without gradients (U pairs, G pixels touched)."""
 
-    seg_stroke: torch.Tensor  # [S] flat stroke index of each segment
-    seg_t0: torch.Tensor  # [S] curve parameter where each segment starts
-    seg_t1: torch.Tensor  # [S] and ends
+    segments: _Segments
     segment: torch.Tensor  # [U] nearest segment of the pair's stroke
     stroke: torch.Tensor  # [U] flat stroke index b * N + n
     pixel: torch.Tensor  # [G] flat index (b * H + y) * W + x of each touched pixel
@@ -153,42 +196,39 @@ class _Pairs(NamedTuple):
     max_depth: int  # most strokes touching one pixel
 
 
-def _segment_plan(points: torch.Tensor, segment_length: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Flatten ``points [M, 4, 2]`` into segments about ``segment_length`` px long; returns stroke, t0, t1 ``[S]``.
+def _segment_plan(points: torch.Tensor, segment_length: float) -> _Segments:
+    """Flatten ``points [M, 4, 2]`` into segments of about ``segment_length`` px (at most that, up to sampling).
 
     Segments are uniform in ``t``; a stroke gets ``ceil(max speed / segment_length)`` of them, its speed
     ``|B'(t)|`` sampled at 17 values of ``t``. The count changes only in jumps, so finite differences see a fixed
     flattening."""
     t = torch.linspace(0, 1, 17, dtype=points.dtype, device=points.device).unsqueeze(1)
-    legs = points[:, 1:] - points[:, :-1]  # [M, 3, 2]; B'(t) is the quadratic Bézier of 3 * legs
     s = 1 - t
-    speed_basis = torch.cat([s * s, 2 * s * t, t * t], dim=1) * 3  # [17, 3]
-    velocity = torch.einsum("tk,mkd->mtd", speed_basis, legs)
+    speed_basis = torch.cat([s * s, 2 * s * t, t * t], dim=1) * 3  # [17, 3]: B'(t) is a quadratic Bézier of the legs
+    velocity = torch.einsum("tk,mkd->mtd", speed_basis, points[:, 1:] - points[:, :-1])
     max_speed = velocity.norm(dim=-1).amax(dim=1)
     per_stroke = torch.ceil(max_speed / segment_length).clamp(1, MAX_SEGMENTS_PER_STROKE).long()
     stroke = torch.repeat_interleave(torch.arange(points.shape[0], device=points.device), per_stroke)
     first = torch.cumsum(per_stroke, 0) - per_stroke
-    local = torch.arange(stroke.shape[0], device=points.device) - first[stroke]
-    total = per_stroke[stroke].to(points.dtype)
-    return stroke, local / total, (local + 1) / total
+    local = torch.arange(stroke.shape[0], device=points.device) - first.index_select(0, stroke)
+    total = per_stroke.index_select(0, stroke)
+    ends = torch.stack([local / total, (local + 1) / total], dim=1).to(points.dtype)  # [S, 2]: t0, t1
+    return _Segments(stroke, bernstein(ends), local == total - 1)
 
 
-def _segment_endpoints(
-    points: torch.Tensor, stroke: torch.Tensor, t0: torch.Tensor, t1: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _segment_endpoints(points: torch.Tensor, segments: _Segments) -> tuple[torch.Tensor, torch.Tensor]:
     """Start and end ``[S, 2]`` (pixels) of each flattening segment of ``points [M, 4, 2]``."""
-    control = points[stroke]
-    return bezier_points(control, t0), bezier_points(control, t1)
+    ends = torch.bmm(segments.basis, points.index_select(0, segments.stroke))  # [S, 2, 2]
+    return ends[:, 0], ends[:, 1]
 
 
-def _point_segment_distance(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Euclidean distance ``[...]`` from points ``p [..., 2]`` to segments ``a→b [..., 2]``; zero-length segments
-    measure to their point, and the distance has finite gradients everywhere (including on the segment)."""
+def _offset_from_segment(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Vector ``[..., 2]`` from the nearest point of segments ``a→b`` to points ``p`` (all ``[..., 2]``, pixels);
+    a zero-length segment measures from its point."""
     ab = b - a
     ap = p - a
     along = ((ap * ab).sum(-1) / ((ab * ab).sum(-1) + 1e-12)).clamp(0, 1)
-    offset = ap - along.unsqueeze(-1) * ab
-    return torch.sqrt((offset * offset).sum(-1) + 1e-12)
+    return ap - along.unsqueeze(-1) * ab
 
 
 def _covered_pairs(
@@ -203,58 +243,62 @@ def _covered_pairs(
     if batch * count == 0:
         return None
     flat_points = points.reshape(-1, 4, 2)
-    reach = widths.reshape(-1) / 2 + 0.5  # coverage is zero at or beyond this distance from the centre line
-    seg_stroke, seg_t0, seg_t1 = _segment_plan(flat_points, segment_length)
-    start, end = _segment_endpoints(flat_points, seg_stroke, seg_t0, seg_t1)
-    seg_reach = reach[seg_stroke]
+    segments = _segment_plan(flat_points, segment_length)
+    start, end = _segment_endpoints(flat_points, segments)
+    reach = (widths.reshape(-1) / 2 + _PIXEL_REACH).index_select(0, segments.stroke)  # no coverage beyond
 
-    # A square patch of candidate pixels per segment, large enough for the longest segment's reach.
-    low = torch.floor(torch.minimum(start, end) - seg_reach.unsqueeze(1))  # [S, 2] (x, y) of the patch corner
-    high = torch.floor(torch.maximum(start, end) + seg_reach.unsqueeze(1))
-    patch = int((high - low).max()) + 1
+    # A square patch of P × P candidate pixels per segment, large enough for the longest segment's reach.
+    low = torch.floor(torch.minimum(start, end) - reach.unsqueeze(1))  # [S, 2] (x, y) of the patch corner
+    patch = int((torch.floor(torch.maximum(start, end) + reach.unsqueeze(1)) - low).max()) + 1
     steps = torch.arange(patch, dtype=points.dtype, device=device)
-    cell_x, cell_y = steps.repeat(patch), steps.repeat_interleave(patch)  # [P*P]
+    in_x = (low[:, :1] + steps >= 0) & (low[:, :1] + steps < width)  # [S, P]
+    in_y = (low[:, 1:] + steps >= 0) & (low[:, 1:] + steps < height)
     along = end - start
     inv_length2 = 1 / ((along * along).sum(1, keepdim=True) + 1e-12)
-    ap_x = (low[:, :1] + 0.5 - start[:, :1]) + cell_x  # [S, P*P] pixel centre minus segment start
-    ap_y = (low[:, 1:] + 0.5 - start[:, 1:]) + cell_y
-    t = (ap_x * along[:, :1]).addcmul_(ap_y, along[:, 1:]).mul_(inv_length2).clamp_(0, 1)
-    ap_x.addcmul_(t, along[:, :1], value=-1)
-    ap_y.addcmul_(t, along[:, 1:], value=-1)
-    dist2 = (ap_x.mul_(ap_x)).addcmul_(ap_y, ap_y)
-    seg_index, cell = (dist2 < (seg_reach * seg_reach).unsqueeze(1)).nonzero(as_tuple=True)
-    x = (low[seg_index, 0] + cell_x[cell]).long()
-    y = (low[seg_index, 1] + cell_y[cell]).long()
-    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-    seg_index, cell, x, y = seg_index[inside], cell[inside], x[inside], y[inside]
+    ap_x = (low[:, :1] + 0.5 - start[:, :1]).unsqueeze(1) + steps.view(1, 1, patch)  # [S, 1, P]: centre - start
+    ap_y = (low[:, 1:] + 0.5 - start[:, 1:]).unsqueeze(2) + steps.view(1, patch, 1)  # [S, P, 1]
+    t = (ap_x * along[:, :1, None]) + (ap_y * along[:, 1:, None])  # [S, P, P] (row y, column x)
+    t.mul_(inv_length2.unsqueeze(2))
+    # A pixel beyond a segment's end is at least as near to the next segment, which starts there: leave it to it.
+    wanted = (in_y.unsqueeze(2) & in_x.unsqueeze(1)) & ((t < 1) | segments.last.view(-1, 1, 1))
+    t.clamp_(0, 1)
+    off_x = ap_x - t * along[:, :1, None]
+    off_y = ap_y - t * along[:, 1:, None]
+    dist2 = off_x.mul_(off_x).addcmul_(off_y, off_y)
+    wanted &= dist2 < (reach * reach).view(-1, 1, 1)
+    seg_index, row, column = wanted.nonzero(as_tuple=True)
     if seg_index.numel() == 0:
         return None
-    dist = dist2[seg_index, cell]  # squared distances order pairs just as distances do
-    stroke = seg_stroke[seg_index]
-    pixel = ((stroke // count) * height + y) * width + x
-    key = pixel * count + stroke % count  # sorts by pixel, then by drawing order
+    dist2 = dist2.view(-1).index_select(0, (seg_index * patch + row) * patch + column)
+    corner = low.long()
+    x = corner[:, 0].index_select(0, seg_index) + column
+    y = corner[:, 1].index_select(0, seg_index) + row
+    seg_batch, seg_order = segments.stroke // count, segments.stroke % count
+    pixel = (seg_batch.index_select(0, seg_index) * height + y) * width + x
+    key = pixel * count + seg_order.index_select(0, seg_index)  # sorts by pixel, then by drawing order
 
-    # Keep the nearest segment for each (pixel, stroke); ties go to the first candidate.
-    unique_key, inverse = torch.unique(key, return_inverse=True)
+    # Keep the nearest segment for each (pixel, stroke): sort by key, then by distance (the bits of a
+    # non-negative float32 sort like the float), and take the first of each run of equal keys.
+    dist_bits = dist2.float().view(torch.int32).long()
+    if int(key.max()) < 2**31:
+        order = torch.argsort((key << 32) | dist_bits, stable=True)  # ties: the earlier segment
+    else:  # too many pixels × strokes to pack both into int64: two stable sorts
+        by_distance = torch.argsort(dist_bits, stable=True)
+        order = by_distance.index_select(0, torch.argsort(key.index_select(0, by_distance), stable=True))
+    unique_key, runs = torch.unique_consecutive(key.index_select(0, order), return_counts=True)
+    chosen = order.index_select(0, torch.cumsum(runs, 0) - runs)
     pairs = unique_key.shape[0]
-    nearest = torch.full((pairs,), float("inf"), dtype=dist.dtype, device=device)
-    nearest = nearest.scatter_reduce(0, inverse, dist, "amin")
-    candidate = torch.arange(key.shape[0], device=device)
-    candidate = torch.where(dist == nearest[inverse], candidate, key.shape[0])
-    chosen = torch.full((pairs,), key.shape[0], dtype=torch.long, device=device)
-    chosen = chosen.scatter_reduce(0, inverse, candidate, "amin")
 
-    pair_pixel = unique_key // count
-    pixel, group, depth = torch.unique_consecutive(pair_pixel, return_inverse=True, return_counts=True)
-    rank = torch.arange(pairs, device=device) - (torch.cumsum(depth, 0) - depth)[group]
+    pixel, group, depth = torch.unique_consecutive(unique_key // count, return_inverse=True, return_counts=True)
+    rank = torch.arange(pairs, device=device) - (torch.cumsum(depth, 0) - depth).index_select(0, group)
+    center = torch.stack([x.index_select(0, chosen), y.index_select(0, chosen)], dim=1).to(points.dtype) + 0.5
+    segment = seg_index.index_select(0, chosen)
     return _Pairs(
-        seg_stroke=seg_stroke,
-        seg_t0=seg_t0,
-        seg_t1=seg_t1,
-        segment=seg_index[chosen],
-        stroke=stroke[chosen],
+        segments=segments,
+        segment=segment,
+        stroke=segments.stroke.index_select(0, segment),
         pixel=pixel,
-        pixel_center=torch.stack([x[chosen], y[chosen]], dim=1).to(points.dtype) + 0.5,
+        pixel_center=center,
         group=group,
         rank=rank,
         num_pixels=int(depth.shape[0]),
