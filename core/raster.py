@@ -118,13 +118,16 @@ def rasterize(
     transmittance = behind[0] * clear[0]
     weight = alpha * torch.stack(behind).view(-1).index_select(0, slot)
     ink = torch.zeros(groups, 3, dtype=dtype, device=device).index_add(0, pairs.group, weight.unsqueeze(1) * color[:, :3])
-    delta = ink - (1 - transmittance).unsqueeze(1) * bg  # composite minus background
+    composite = ink + transmittance.unsqueeze(1) * bg  # [G, 3]
 
-    pixels = batch * height * width
-    rgb = bg + torch.zeros(pixels, 3, dtype=dtype, device=device).index_add(0, pairs.pixel, delta)
-    alpha_image = torch.zeros(pixels, dtype=dtype, device=device).index_add(0, pairs.pixel, 1 - transmittance)
-    rgb = rgb.view(batch, height, width, 3).permute(0, 3, 1, 2)
-    return Raster(rgb, alpha_image.view(batch, 1, height, width))
+    # Touched pixels are distinct, so plain writes into the background place them; channel c of pixel
+    # (b, p) lives at (b * 3 + c) * H * W + p in the [B, 3, H, W] image.
+    area = height * width
+    first_channel = pairs.pixel + (pairs.pixel // area) * (2 * area)
+    channels = torch.cat([first_channel, first_channel + area, first_channel + 2 * area])
+    rgb = bg.view(1, 3, 1).expand(batch, 3, area).reshape(-1).index_put((channels,), composite.t().reshape(-1))
+    alpha_image = torch.zeros(batch * area, dtype=dtype, device=device).index_put((pairs.pixel,), 1 - transmittance)
+    return Raster(rgb.view(batch, 3, height, width), alpha_image.view(batch, 1, height, width))
 
 
 def band_coverage(distance: torch.Tensor, width: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:

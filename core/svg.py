@@ -123,7 +123,7 @@ def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> Imported
 
     found = root.find(f"{{{SVG_NS}}}metadata/{{{CLIPSKETCH_NS}}}sketch")
     metadata = dict(found.attrib) if found is not None else {}
-    frame = _recorded_frame(metadata) or _document_frame(root, canvas_size or 224)
+    frame = _recorded_frame(metadata, root) or _document_frame(root, canvas_size or 224)
     if canvas_size is not None and canvas_size != frame.canvas_size:
         frame = Frame(frame.width, frame.height, canvas_size, frame.scale * frame.canvas_size / canvas_size,
                       frame.offset_x, frame.offset_y)
@@ -165,11 +165,13 @@ def _num(value: float, decimals: int) -> str:
     return "0" if text in ("", "-0") else text
 
 
-def _recorded_frame(metadata: dict[str, str]) -> Frame | None:
+def _recorded_frame(metadata: dict[str, str], root: etree._Element) -> Frame | None:
+    """The frame clipsketch wrote into its metadata, on the document's viewBox."""
     if not all(key in metadata for key in _FRAME_KEYS):
         return None
+    _, _, width, height = _view_box(root)
     try:
-        return Frame(1.0, 1.0, int(metadata["canvas-size"]), float(metadata["frame-scale"]),
+        return Frame(width, height, int(metadata["canvas-size"]), float(metadata["frame-scale"]),
                      float(metadata["frame-offset-x"]), float(metadata["frame-offset-y"]))
     except ValueError as error:
         raise SvgError(f"clipsketch metadata holds an invalid frame: {error}") from None
@@ -177,6 +179,13 @@ def _recorded_frame(metadata: dict[str, str]) -> Frame | None:
 
 def _document_frame(root: etree._Element, canvas_size: int) -> Frame:
     """The document's viewBox (or width × height) padded to a square on the canvas."""
+    x, y, width, height = _view_box(root)
+    frame = Frame.padded(width, height, canvas_size)
+    return Frame(width, height, canvas_size, frame.scale, frame.offset_x + x, frame.offset_y + y)
+
+
+def _view_box(root: etree._Element) -> tuple[float, float, float, float]:
+    """``(x, y, width, height)`` of the document's viewBox, or of ``0 0 width height``."""
     view_box = root.get("viewBox")
     if view_box:
         try:
@@ -189,8 +198,7 @@ def _document_frame(root: etree._Element, canvas_size: int) -> Frame:
         height = _length(root.get("height", "0"), "height")
     if width <= 0 or height <= 0:
         raise SvgError("the SVG needs a viewBox or a positive width and height to place its strokes")
-    frame = Frame.padded(width, height, canvas_size)
-    return Frame(width, height, canvas_size, frame.scale, frame.offset_x + x, frame.offset_y + y)
+    return x, y, width, height
 
 
 def _computed_style(element: etree._Element) -> dict[str, str]:

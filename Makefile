@@ -1,0 +1,34 @@
+# Two commands set everything up on a fresh machine (Debian/Ubuntu, Python >= 3.10):
+#   make sketch PHOTO=cat.jpg   the main job (creates .venv, installs clipsketch, sketches the photo into out/)
+#   make test                   the tests (also installs the Debian packages they need)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+TEST_APT_PACKAGES := libcairo2
+PHOTO ?=
+ARGS ?=
+
+.PHONY: install sketch test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+sketch: $(STAMP)
+	$(VENV)/bin/clipsketch render $(PHOTO) $(ARGS)
+
+test: $(STAMP)
+	scripts/install-system-packages $(TEST_APT_PACKAGES)
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) benchmarks/raster.py
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,1 @@
+"""The gRPC contract (``clipsketch.v1``): the ``.proto`` file and its generated stubs, nothing else."""
