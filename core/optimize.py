@@ -1,0 +1,164 @@
+"""The optimisation loop: the seeds of one stroke count as one batch, Adam on the control points (pixels).
+
+Every step rasterises the ``K`` sketches, draws paired augmentations, runs the frozen backbone on the ``K × V``
+sketch views (with gradients) and on the ``V - 1`` augmented photo views (without; the unaugmented photo's taps
+are computed once and shared), and steps Adam. Every ``eval_every`` iterations the unaugmented loss of each seed
+is recorded and the best strokes per seed are kept; the loop stops early once every seed's evaluation loss has
+changed by at most ``tolerance`` twice without improving. It yields a :class:`Step` after every iteration and
+checks ``cancel`` between steps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from clipsketch.core.backbones import Taps
+from clipsketch.core.losses import LossConfig, augment_pairs, paired_augmentation, sketch_loss
+from clipsketch.core.raster import rasterize_strokes
+from clipsketch.core.strokes import Strokes
+
+
+class SketchCancelled(Exception):
+    """The caller cancelled the sketch between two steps."""
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """Adam at ``learning_rate`` pixels on the control points for ``iterations`` steps; evaluation every
+    ``eval_every`` steps; early stop after ``patience`` evaluations that change by at most ``tolerance`` without
+    improving (CLIPasso's defaults)."""
+
+    iterations: int = 2000
+    learning_rate: float = 1.0
+    eval_every: int = 10
+    tolerance: float = 1e-5
+    patience: int = 2
+
+    def __post_init__(self) -> None:
+        if self.iterations <= 0:
+            raise ValueError(f"iterations must be > 0, got {self.iterations}")
+        if not self.learning_rate > 0 or self.eval_every <= 0:
+            raise ValueError("learning_rate and eval_every must be > 0")
+
+
+@dataclass
+class Step:
+    """One iteration of one stroke count: loss terms are means over the seeds (``total`` is what was optimised);
+    ``evaluation`` is the best seed's latest unaugmented loss, ``best`` its best strokes so far (batch of one)."""
+
+    iteration: int
+    iterations: int
+    geometric: float
+    semantic: float
+    total: float
+    evaluation: float
+    best_seed: int
+    best: Strokes
+    finished: bool = False
+
+
+@dataclass
+class SeedTracker:
+    """Best strokes and evaluation history per seed, and the early-stop counters."""
+
+    best_loss: torch.Tensor
+    best_points: torch.Tensor
+    last_loss: torch.Tensor
+    stalls: torch.Tensor
+    history: list[list[tuple[int, float]]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, points: torch.Tensor) -> SeedTracker:
+        count = points.shape[0]
+        infinite = torch.full((count,), float("inf"))
+        return cls(infinite.clone(), points.detach().clone(), infinite.clone(), torch.zeros(count, dtype=torch.long),
+                   [[] for _ in range(count)])
+
+    def record(self, iteration: int, loss: torch.Tensor, points: torch.Tensor, config: OptimizerConfig) -> bool:
+        """Record evaluation losses ``[K]`` for ``points [K, N, 4, 2]``; True once every seed has stalled."""
+        loss = loss.detach().float().cpu()
+        improved = loss < self.best_loss
+        unchanged = (loss - self.last_loss).abs() <= config.tolerance
+        self.stalls = torch.where(~improved & unchanged, self.stalls + 1, self.stalls)
+        self.best_points[improved] = points.detach()[improved.to(points.device)].to(self.best_points.device)
+        self.best_loss = torch.where(improved, loss, self.best_loss)
+        self.last_loss = loss
+        for seed, value in enumerate(loss.tolist()):
+            self.history[seed].append((iteration, value))
+        return bool((self.stalls >= config.patience).all())
+
+
+def optimize_strokes(
+    start: Strokes,
+    photo: torch.Tensor,
+    photo_taps: Taps,
+    backbone: nn.Module,
+    loss_config: LossConfig,
+    config: OptimizerConfig,
+    autocast: Callable[[], contextlib.AbstractContextManager],
+    cancel: Callable[[], bool] = lambda: False,
+    augmentation_seed: int = 0,
+) -> Iterator[Step | SeedTracker]:
+    """Optimise ``start`` (``K`` seeds × ``N`` strokes) towards ``photo [1, 3, S, S]`` whose unaugmented taps
+    are ``photo_taps``. Yields a :class:`Step` per iteration and finally the :class:`SeedTracker`.
+
+    Raises:
+        SketchCancelled: ``cancel()`` returned True between two steps.
+    """
+    strokes = start.requires_grad_(points=True)
+    optimizer = torch.optim.Adam([strokes.points], lr=config.learning_rate)
+    augmentation = paired_augmentation(loss_config, strokes.canvas_size)
+    tracker = SeedTracker.start(strokes.points.detach().cpu())
+    seeds, views = strokes.batch_size, loss_config.augmentations + 1
+    generator_state = torch.Generator().manual_seed(augmentation_seed).get_state()
+    for iteration in range(config.iterations):
+        if cancel():
+            raise SketchCancelled()
+        sketches = rasterize_strokes(strokes).rgb
+        with torch.random.fork_rng(devices=[]):  # augmentation draws are seeded, the caller's RNG untouched
+            torch.set_rng_state(generator_state)
+            photo_views, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
+            generator_state = torch.get_rng_state()
+        with autocast():
+            with torch.no_grad():
+                augmented = backbone(photo_views[1:]) if views > 1 else None
+            photo_all = _join_taps(photo_taps, augmented)
+            sketch_taps = backbone(sketch_views.reshape(seeds * views, *sketch_views.shape[2:]))
+        terms = sketch_loss(sketch_taps, photo_all, seeds, loss_config)
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.sum().backward()  # seeds are independent: each gets the gradient of its own loss
+
+        finished = iteration == config.iterations - 1
+        if iteration % config.eval_every == 0 or finished:
+            stalled = tracker.record(iteration, terms.evaluation, strokes.points, config)
+            finished = finished or stalled
+        best_seed = int(torch.argmin(tracker.best_loss))
+        best_points = tracker.best_points[best_seed : best_seed + 1]
+        yield Step(
+            iteration=iteration + 1,
+            iterations=config.iterations,
+            geometric=float(terms.geometric.detach().mean()),
+            semantic=float(terms.semantic.detach().mean()),
+            total=float(terms.total.detach().mean()),
+            evaluation=float(tracker.best_loss[best_seed]),
+            best_seed=best_seed,
+            best=Strokes(best_points, strokes.widths.detach()[:1].cpu(), strokes.colors.detach()[:1].cpu(),
+                         strokes.canvas_size),
+            finished=finished,
+        )
+        if finished:
+            break
+        optimizer.step()
+    yield tracker
+
+
+def _join_taps(unaugmented: Taps, augmented: Taps | None) -> Taps:
+    if augmented is None:
+        return unaugmented
+    layers = [torch.cat([a, b.to(a.dtype)], dim=0) for a, b in zip(unaugmented.layers, augmented.layers)]
+    return Taps(layers, torch.cat([unaugmented.embedding, augmented.embedding.to(unaugmented.embedding.dtype)]))

@@ -1,0 +1,326 @@
+"""The engine's front door: photo in, the best sketch per stroke count out, with progress events on the way.
+
+    engine = Engine()                        # loads the models once (CLIP when its weights are there)
+    result = engine.sketch("cat.jpg", SketchOptions(strokes=(4, 8, 16, 32)))
+    result.sketches[16].svg                  # SVG text in the photo's coordinates
+
+``Engine.events`` yields :class:`Started`, then :class:`Progress` per iteration, :class:`CountDone` per stroke
+count and :class:`Finished`; the CLI draws a progress bar from them and the server streams them. Stroke counts
+share the photo's preprocessing, saliency and unaugmented features.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+
+from clipsketch import __version__
+from clipsketch.core import mask as background
+from clipsketch.core.backbones import (
+    ClipResNetTaps,
+    ClipViTAttention,
+    OfflineTaps,
+    WeightsUnavailable,
+    create_clip_visual,
+    create_offline_model,
+)
+from clipsketch.core.frame import Frame
+from clipsketch.core.losses import LossConfig
+from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Step, optimize_strokes
+from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
+from clipsketch.core.saliency import initial_points, upsample_attention, xdog_edges
+from clipsketch.core.strokes import Strokes, default_width
+from clipsketch.core.svg import strokes_to_svg
+
+MAX_STROKES = 512
+MAX_SEEDS = 32
+MAX_ITERATIONS = 100_000
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SketchOptions:
+    """What to draw. ``strokes``: one sketch per count; ``seeds`` random starts per count (the lowest
+    evaluation loss wins), numbered from ``seed``; ``mask``: background removal (None: when installed);
+    ``width`` full stroke width in canvas pixels (default 3 px per 224) and ``color`` RGBA 0..1; ``margin``
+    around the photo when it is padded to a square (fraction of its longer side)."""
+
+    strokes: tuple[int, ...] = (16,)
+    iterations: int = 2000
+    seeds: int = 3
+    seed: int = 0
+    mask: bool | None = None
+    width: float | None = None
+    color: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+    canvas_size: int = 224
+    margin: float = 0.05
+    loss: LossConfig = field(default_factory=LossConfig)
+    learning_rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        counts = tuple(int(n) for n in ((self.strokes,) if isinstance(self.strokes, int) else self.strokes))
+        object.__setattr__(self, "strokes", counts)
+        if not counts:
+            raise ValueError("ask for at least one stroke count")
+        for count in counts:
+            if not 1 <= count <= MAX_STROKES:
+                raise ValueError(f"stroke count must be between 1 and {MAX_STROKES}, got {count}")
+        if len(set(counts)) != len(counts):
+            raise ValueError(f"stroke counts repeat: {list(counts)}")
+        if not 1 <= self.iterations <= MAX_ITERATIONS:
+            raise ValueError(f"iterations must be between 1 and {MAX_ITERATIONS}, got {self.iterations}")
+        if not 1 <= self.seeds <= MAX_SEEDS:
+            raise ValueError(f"seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
+        if self.width is not None and not 0 < self.width <= self.canvas_size / 4:
+            raise ValueError(f"stroke width must be > 0 and at most {self.canvas_size / 4:g} canvas pixels")
+        if len(self.color) != 4 or not all(0 <= c <= 1 for c in self.color):
+            raise ValueError("color must be 4 values (RGBA) within 0..1")
+        if not 0 <= self.margin <= 1:
+            raise ValueError(f"margin must be within 0..1, got {self.margin}")
+
+    @property
+    def optimizer(self) -> OptimizerConfig:
+        return OptimizerConfig(iterations=self.iterations, learning_rate=self.learning_rate)
+
+
+@dataclass
+class CountResult:
+    """The winning sketch for one stroke count: ``strokes`` (batch of one, canvas pixels), ``svg`` (photo
+    coordinates), its evaluation ``loss`` and ``seed``, ``history`` of (iteration, evaluation loss) of that seed,
+    and the best loss of every seed."""
+
+    count: int
+    strokes: Strokes
+    svg: str
+    loss: float
+    seed: int
+    history: list[tuple[int, float]]
+    seed_losses: dict[int, float]
+
+
+@dataclass
+class SketchResult:
+    """All stroke counts of one photo, with what the run used: ``canvas`` ``[1, 3, S, S]`` the framed (and
+    masked) photo, ``saliency`` ``[S, S]``, ``frame`` canvas → photo pixels."""
+
+    sketches: dict[int, CountResult]
+    canvas: torch.Tensor
+    saliency: torch.Tensor
+    frame: Frame
+    backbone: str
+    saliency_source: str
+    mask_used: bool
+    device: str
+
+
+@dataclass
+class Started:
+    device: str
+    backbone: str
+    saliency_source: str
+    mask_used: bool
+    notes: list[str]
+
+
+@dataclass
+class Progress:
+    count: int
+    step: Step
+
+
+@dataclass
+class CountDone:
+    result: CountResult
+
+
+@dataclass
+class Finished:
+    result: SketchResult
+
+
+Event = Started | Progress | CountDone | Finished
+
+
+class Engine:
+    """Loaded models and where they run; reusable for many photos.
+
+    Args:
+        backbone: ``clip``, ``offline`` or ``auto`` (CLIP when its weights are cached or reachable, else offline).
+        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
+        precision: ``auto`` (bf16 autocast where the device supports it), ``fp32`` or ``bf16``.
+        weights: open_clip pretrained tag (``openai``) or ``random`` (architecture only: tests, benchmarks).
+        clip_weights: a local CLIP checkpoint (file or directory) for the loss model.
+        loss_model / saliency_model: open_clip model names (a ResNet for the loss, a ViT for saliency).
+    """
+
+    def __init__(
+        self,
+        backbone: str = "auto",
+        device: str = "auto",
+        precision: str = "auto",
+        weights: str = "openai",
+        clip_weights: str | None = None,
+        loss_model: str = "RN101-quickgelu",
+        saliency_model: str = "ViT-B-32-quickgelu",
+    ):
+        if backbone not in ("auto", "clip", "offline"):
+            raise ValueError(f"backbone must be auto, clip or offline, got {backbone!r}")
+        if precision not in ("auto", "fp32", "bf16"):
+            raise ValueError(f"precision must be auto, fp32 or bf16, got {precision!r}")
+        self.device = _pick_device(device)
+        self.notes: list[str] = []
+        self.attention: ClipViTAttention | None = None
+        if backbone in ("auto", "clip"):
+            try:
+                self.backbone = ClipResNetTaps(
+                    create_clip_visual(loss_model, weights, clip_weights), f"clip:{loss_model}/{weights}"
+                )
+                self.attention = ClipViTAttention(
+                    create_clip_visual(saliency_model, weights), f"clip:{saliency_model}/{weights}"
+                )
+            except WeightsUnavailable as error:
+                if backbone == "clip":
+                    raise
+                self.notes.append(f"{error}. Using the offline backbone (EfficientNet-Lite0): "
+                                  "sketches are less semantic than with CLIP.")
+                self.backbone = OfflineTaps(create_offline_model())
+        else:
+            self.backbone = OfflineTaps(create_offline_model())
+        self.backbone.to(self.device)
+        if self.attention is not None:
+            self.attention.to(self.device)
+        self.precision = _pick_precision(precision, self.device)
+
+    @property
+    def description(self) -> str:
+        return self.backbone.description
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def sketch(
+        self,
+        photo: PhotoInput,
+        options: SketchOptions | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        cancel: Callable[[], bool] = lambda: False,
+    ) -> SketchResult:
+        """Run :meth:`events` to the end and return the :class:`SketchResult`."""
+        for event in self.events(photo, options or SketchOptions(), cancel):
+            if on_event is not None:
+                on_event(event)
+            if isinstance(event, Finished):
+                return event.result
+        raise RuntimeError("the engine stopped without a result")
+
+    def events(
+        self, photo: PhotoInput, options: SketchOptions, cancel: Callable[[], bool] = lambda: False
+    ) -> Iterator[Event]:
+        """Sketch ``photo`` for every stroke count in ``options``, yielding events (see the module docstring).
+
+        Raises:
+            PhotoError: the photo cannot be used. ValueError: bad options. MaskUnavailable: ``mask=True`` but
+            U²-Net is not installed. SketchCancelled: ``cancel()`` became true.
+        """
+        image = load_photo(photo)
+        use_mask = background.is_available() if options.mask is None else options.mask
+        if use_mask:
+            image = background.whiten_background(image, background.foreground_mask(image))
+        framed = frame_photo(image, options.canvas_size, options.margin)
+        canvas = framed.image.to(self.device)
+        saliency, saliency_source = self._saliency(canvas, image, options.margin, use_mask)
+        yield Started(str(self.device), self.description, saliency_source, use_mask, list(self.notes))
+
+        with torch.no_grad(), self.autocast():
+            photo_taps = self.backbone(canvas)
+        results: dict[int, CountResult] = {}
+        width = options.width if options.width is not None else default_width(options.canvas_size)
+        seeds = [options.seed + k for k in range(options.seeds)]
+        for count in options.strokes:
+            points = initial_points(saliency, count, seeds, options.canvas_size).to(self.device)
+            start = Strokes.from_points(points, width, options.color, options.canvas_size)
+            tracker: SeedTracker | None = None
+            for item in optimize_strokes(start, canvas, photo_taps, self.backbone, options.loss, options.optimizer,
+                                         self.autocast, cancel, augmentation_seed=options.seed + count):
+                if isinstance(item, Step):
+                    yield Progress(count, item)
+                else:
+                    tracker = item
+            assert tracker is not None
+            result = self._count_result(count, start, tracker, seeds, framed.frame, options, use_mask,
+                                        saliency_source)
+            results[count] = result
+            yield CountDone(result)
+        yield Finished(SketchResult(results, framed.image, saliency.cpu(), framed.frame, self.description,
+                                    saliency_source, use_mask, str(self.device)))
+
+    def _saliency(self, canvas: torch.Tensor, image, margin: float, use_mask: bool) -> tuple[torch.Tensor, str]:
+        """Saliency ``[S, S]`` on the canvas and a description of where it came from."""
+        size = canvas.shape[-1]
+        edges = xdog_edges(canvas)[0, 0]
+        if self.attention is not None:
+            with torch.no_grad():
+                attention = upsample_attention(self.attention(canvas.to(torch.float32)), size)[0, 0]
+            return attention * edges, f"{self.attention.description} attention × XDoG edges"
+        if use_mask:  # no ViT weights: the foreground itself says where the subject is
+            # framing pads with white, so frame the background and turn it back into the foreground
+            backdrop = frame_photo(_gray_image(1 - background.foreground_mask(image)), size, margin).image[0, 0]
+            return (1 - backdrop).to(canvas.device) * edges, "U²-Net foreground × XDoG edges"
+        return edges, "XDoG edges"
+
+    def _count_result(self, count, start, tracker, seeds, frame, options, use_mask, saliency_source) -> CountResult:
+        winner = int(torch.argmin(tracker.best_loss))
+        strokes = Strokes(tracker.best_points[winner : winner + 1], start.widths[:1].detach().cpu(),
+                          start.colors[:1].detach().cpu(), options.canvas_size)
+        loss = float(tracker.best_loss[winner])
+        svg = strokes_to_svg(strokes, frame=frame, metadata={
+            "seed": seeds[winner], "model": self.description, "loss": f"{loss:.6g}", "iterations": options.iterations,
+            "mask": "u2netp" if use_mask else "none", "saliency": saliency_source, "generator": f"clipsketch {__version__}",
+            **({"note": "offline backbone: CLIP weights were unavailable"} if self.description.startswith("offline")
+               else {}),
+        })
+        return CountResult(count, strokes, svg, loss, seeds[winner], tracker.history[winner],
+                           {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)})
+
+
+@functools.lru_cache(maxsize=4)
+def shared_engine(**settings) -> Engine:
+    """One :class:`Engine` per distinct settings in this process (models load once)."""
+    return Engine(**settings)
+
+
+def sketch(photo: PhotoInput, strokes: int | tuple[int, ...] = 16, **options) -> SketchResult:
+    """Sketch ``photo`` with the default engine; ``options`` are :class:`SketchOptions` fields."""
+    return shared_engine().sketch(photo, SketchOptions(strokes=strokes, **options))
+
+
+def _pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA GPU here")
+    if name not in ("cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {name!r}")
+    return torch.device(name)
+
+
+def _pick_precision(name: str, device: torch.device) -> str:
+    if name != "auto":
+        return name
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
+
+def _gray_image(mask):
+    from PIL import Image
+
+    return Image.fromarray((mask * 255).astype("uint8"), "L").convert("RGB")
