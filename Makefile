@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine (Debian/Ubuntu, Python >= 3.10):
-#   make sketch PHOTO=cat.jpg   the main job (creates .venv, installs clipsketch, sketches the photo into out/)
+#   make sketch [PHOTO=cat.jpg] the main job (creates .venv, installs clipsketch, sketches the photo into out/)
 #   make test                   the tests (also installs the Debian packages they need)
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,12 +16,18 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[mask,test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# Without PHOTO: a quick demo on scikit-image's cat photo (8 and 16 strokes, 200 iterations).
 sketch: $(STAMP)
-	$(VENV)/bin/clipsketch render $(PHOTO) $(ARGS)
+ifeq ($(PHOTO),)
+	$(PY) -c "import skimage.data, PIL.Image, pathlib; pathlib.Path('out').mkdir(exist_ok=True); PIL.Image.fromarray(skimage.data.chelsea()).save('out/chelsea.png')"
+	$(VENV)/bin/clipsketch sketch out/chelsea.png --strokes 8 16 --iterations 200 $(ARGS)
+else
+	$(VENV)/bin/clipsketch sketch $(PHOTO) $(ARGS)
+endif
 
 test: $(STAMP)
 	scripts/install-system-packages $(TEST_APT_PACKAGES)

@@ -138,7 +138,7 @@ def optimize_strokes(
             stalled = tracker.record(iteration, terms.evaluation, strokes.points, config)
             finished = finished or stalled
         best_seed = int(torch.argmin(tracker.best_loss))
-        best_points = tracker.best_points[best_seed : best_seed + 1]
+        best_points = tracker.best_points[best_seed : best_seed + 1].clone()
         yield Step(
             iteration=iteration + 1,
             iterations=config.iterations,

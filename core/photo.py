@@ -132,7 +132,7 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
     except PhotoError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoError(f"photo is larger than the limit of {max_pixels:,} pixels") from None
+        raise PhotoError(f"photo is too large: more than the limit of {max_pixels:,} pixels") from None
     except UnidentifiedImageError:
         raise PhotoError("not a recognised image format (expected PNG, JPEG, WebP, TIFF, BMP or GIF)") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:

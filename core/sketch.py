@@ -93,10 +93,11 @@ class SketchOptions:
 class CountResult:
     """The winning sketch for one stroke count: ``strokes`` (batch of one, canvas pixels), ``svg`` (photo
     coordinates), its evaluation ``loss`` and ``seed``, ``history`` of (iteration, evaluation loss) of that seed,
-    and the best loss of every seed."""
+    the best loss of every seed, and the ``frame`` that maps the strokes onto the photo."""
 
     count: int
     strokes: Strokes
+    frame: Frame
     svg: str
     loss: float
     seed: int
@@ -287,7 +288,7 @@ class Engine:
             **({"note": "offline backbone: CLIP weights were unavailable"} if self.description.startswith("offline")
                else {}),
         })
-        return CountResult(count, strokes, svg, loss, seeds[winner], tracker.history[winner],
+        return CountResult(count, strokes, frame, svg, loss, seeds[winner], tracker.history[winner],
                            {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)})
 
 

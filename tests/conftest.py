@@ -32,3 +32,21 @@ def render_cairosvg(svg: str) -> np.ndarray:
 def svg_renderer(request):
     """A real SVG renderer: ``svg text -> [H, W, 3]`` in 0..1 over white."""
     return request.param
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tiny_model_configs():
+    """Register the tiny open_clip configs (``tiny-rn``, ``tiny-vit``) used to keep engine tests fast."""
+    from pathlib import Path
+
+    import open_clip
+
+    open_clip.add_model_config(Path(__file__).parent / "data" / "model_configs")
+
+
+@pytest.fixture(scope="session")
+def chelsea():
+    """The cat photo shipped with scikit-image, ``[300, 451, 3]`` uint8."""
+    import skimage.data
+
+    return skimage.data.chelsea()

@@ -1,0 +1,44 @@
+"""``clipsketch sketch`` end to end on a real photo, as a user runs it (offline backbone, few iterations)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from lxml import etree
+from PIL import Image
+
+
+def test_sketch_writes_svgs_pngs_and_a_contact_sheet(tmp_path, chelsea):
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(chelsea).save(photo)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "clipsketch.cli", "sketch", str(photo), "--strokes", "4", "8",
+         "--iterations", "4", "--seeds", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "offline backbone" in result.stderr  # said plainly: no CLIP weights here
+    for count in (4, 8):
+        root = etree.parse(str(out / f"chelsea-{count}-strokes.svg")).getroot()
+        assert root.get("viewBox") == "0 0 451 300"
+        assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) == count
+        assert Image.open(out / f"chelsea-{count}-strokes.png").size == (451, 300)
+    sheet = Image.open(out / "chelsea-contact-sheet.png")
+    assert sheet.width > 3 * sheet.height * 451 / 300 * 0.9  # photo + two sketches side by side
+
+
+def test_sketch_refuses_bad_input_clearly(tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff garbage")
+    for args, message in [
+        ([str(broken)], "not a recognised image format"),
+        ([str(tmp_path / "missing.jpg")], "No such file"),
+        ([str(broken), "--strokes", "0"], "between 1 and"),
+        ([str(broken), "--iterations", "-1"], "iterations"),
+    ]:
+        result = subprocess.run([sys.executable, "-m", "clipsketch.cli", "sketch", *args, "--out", str(tmp_path)],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2, (args, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,72 @@
+"""Backbones: layer taps of the real RN101 architecture, the offline weights, and weight resolution."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from clipsketch.core import backbones
+from clipsketch.core.backbones import (
+    ClipResNetTaps,
+    OfflineTaps,
+    WeightsUnavailable,
+    create_clip_visual,
+    create_offline_model,
+    resolve_clip_checkpoint,
+)
+
+
+def test_rn101_taps_return_layer2_and_layer3_shapes():
+    taps = ClipResNetTaps(create_clip_visual("RN101-quickgelu", "random"), "RN101 random")(torch.rand(2, 3, 224, 224))
+    shapes = [tuple(layer.shape) for layer in taps.layers]
+    assert shapes == [(2, 64, 56, 56), (2, 256, 56, 56), (2, 512, 28, 28), (2, 1024, 14, 14), (2, 2048, 7, 7)]
+    assert tuple(taps.embedding.shape) == (2, 512)
+
+
+def test_models_are_frozen():
+    visual = create_clip_visual("tiny-rn", "random")
+    assert not any(p.requires_grad for p in visual.parameters()) and not visual.training
+
+
+def test_offline_backbone_has_real_imagenet_weights(chelsea):
+    model = create_offline_model()
+    image = torch.from_numpy(np.asarray(Image.fromarray(chelsea).resize((224, 224)), dtype=np.float32) / 255)
+    taps_model = OfflineTaps(model)
+    batch = image.permute(2, 0, 1).unsqueeze(0)
+    with torch.no_grad():
+        top = model(taps_model.normalize(batch)).topk(3).indices[0].tolist()
+    assert set(top) & {281, 282, 285}  # tabby, tiger cat, Egyptian cat
+    taps = taps_model(batch)
+    assert [layer.shape[-1] for layer in taps.layers] == [112, 56, 28, 14, 7]
+    assert tuple(taps.embedding.shape) == (1, 1280)
+
+
+def test_missing_clip_weights_fail_fast_with_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty Hugging Face cache
+    backbones.hub_reachable.cache_clear()
+    start = time.monotonic()
+    with pytest.raises(WeightsUnavailable, match=r"RN101-quickgelu/openai.*--clip-weights"):
+        resolve_clip_checkpoint("RN101-quickgelu", "openai")
+    assert time.monotonic() - start < backbones.HUB_PROBE_SECONDS + 2
+    with pytest.raises(WeightsUnavailable, match="does not exist"):
+        resolve_clip_checkpoint("RN101-quickgelu", "openai", tmp_path / "missing.pt")
+
+
+def test_local_checkpoint_is_loaded(tmp_path, monkeypatch):
+    """A checkpoint given as a path (what --clip-weights passes) is the one the model runs with."""
+    import open_clip
+
+    reference = open_clip.create_model("tiny-rn", pretrained=None)
+    checkpoint = tmp_path / "tiny.pt"
+    torch.save(reference.state_dict(), checkpoint)
+    # tiny-rn has no pretrained tag; resolve as if it had one, from the directory holding the file
+    monkeypatch.setattr(open_clip, "get_pretrained_cfg", lambda model, tag: {"hf_hub": "org/tiny/tiny.pt"})
+    assert resolve_clip_checkpoint("tiny-rn", "openai", tmp_path) == str(checkpoint)
+    visual = create_clip_visual("tiny-rn", "openai", tmp_path)
+    image = torch.rand(1, 3, 224, 224)
+    with torch.no_grad():
+        assert torch.allclose(visual(image), reference.visual.eval()(image), atol=1e-5)

@@ -1,0 +1,127 @@
+"""The engine end to end with tiny models: it optimises, reports progress, cancels, and refuses bad options."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import torch
+from lxml import etree
+from scipy.ndimage import distance_transform_edt
+
+from clipsketch.core.backbones import ClipResNetTaps, WeightsUnavailable, create_clip_visual
+from clipsketch.core.losses import LossConfig
+from clipsketch.core.optimize import OptimizerConfig, SeedTracker, SketchCancelled, optimize_strokes
+from clipsketch.core.photo import frame_photo, load_photo
+from clipsketch.core.raster import rasterize_strokes
+from clipsketch.core.saliency import xdog_edges
+from clipsketch.core.sketch import CountDone, Engine, Finished, Progress, SketchOptions, Started
+from clipsketch.core.strokes import Strokes, random_points
+
+
+@pytest.fixture(scope="module")
+def tiny_engine(tiny_model_configs):
+    torch.manual_seed(0)
+    return Engine(backbone="clip", weights="random", loss_model="tiny-rn", saliency_model="tiny-vit", device="cpu")
+
+
+def test_optimisation_lowers_the_loss_and_draws_on_the_photos_edges(chelsea):
+    torch.manual_seed(0)
+    backbone = ClipResNetTaps(create_clip_visual("tiny-rn", "random"), "tiny")
+    canvas = frame_photo(load_photo(chelsea)).image
+    start = Strokes.from_points(random_points(1, 16, 224, step=5.6, generator=torch.Generator().manual_seed(0)))
+    with torch.no_grad():
+        photo_taps = backbone(canvas)
+    config = OptimizerConfig(iterations=120, tolerance=0)  # no early stop: the tiny model's loss is tiny
+    *steps, tracker = optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
+                                       contextlib.nullcontext)
+    assert len(steps) == 120 and steps[-1].finished
+    first, last = tracker.history[0][0][1], float(tracker.best_loss[0])
+    assert last < 0.8 * first
+
+    distance_to_edge = torch.from_numpy(distance_transform_edt(~(xdog_edges(canvas)[0, 0].numpy() > 0)))
+
+    def mean_edge_distance(points):
+        ink = rasterize_strokes(Strokes.from_points(points)).alpha[0, 0].double()
+        return float((ink * distance_to_edge).sum() / ink.sum())
+
+    assert mean_edge_distance(tracker.best_points) < 0.6 * mean_edge_distance(start.points)
+
+
+def test_events_come_in_order_for_several_stroke_counts(tiny_engine, chelsea):
+    events = list(tiny_engine.events(chelsea, SketchOptions(strokes=(3, 5), iterations=6, seeds=2, mask=False)))
+    assert isinstance(events[0], Started) and isinstance(events[-1], Finished)
+    assert events[0].backbone == "clip:tiny-rn/random" and "attention" in events[0].saliency_source
+    kinds = [(type(e).__name__, getattr(e, "count", None)) for e in events[1:-1]]
+    assert kinds == [("Progress", 3)] * 6 + [("CountDone", None)] + [("Progress", 5)] * 6 + [("CountDone", None)]
+    assert [e.step.iteration for e in events[1:7]] == [1, 2, 3, 4, 5, 6]
+    result = events[-1].result
+    assert sorted(result.sketches) == [3, 5]
+    for count, sketch in result.sketches.items():
+        assert sketch.strokes.points.shape == (1, count, 4, 2)
+        assert set(sketch.seed_losses) == {0, 1} and sketch.seed in (0, 1)
+        assert sketch.loss == min(sketch.seed_losses.values())
+        root = etree.fromstring(sketch.svg.encode())
+        assert root.get("viewBox") == "0 0 451 300"  # the photo's own size: aspect ratio kept
+        assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) == count
+        facts = root.find(".//{urn:clipsketch:sketch:1}sketch").attrib
+        assert facts["model"] == "clip:tiny-rn/random" and facts["strokes"] == str(count)
+    assert result.saliency.shape == (224, 224) and float(result.saliency.max()) > 0
+
+
+def test_seeds_are_reproducible(tiny_engine, chelsea):
+    options = SketchOptions(strokes=(4,), iterations=3, seeds=1, seed=7, mask=False)
+    first = tiny_engine.sketch(chelsea, options).sketches[4].strokes.points
+    again = tiny_engine.sketch(chelsea, options).sketches[4].strokes.points
+    assert torch.equal(first, again)
+
+
+def test_cancel_stops_between_steps(tiny_engine, chelsea):
+    seen = []
+
+    def cancel():
+        return len(seen) >= 3
+
+    with pytest.raises(SketchCancelled):
+        for event in tiny_engine.events(chelsea, SketchOptions(strokes=(4,), iterations=500, mask=False), cancel):
+            if isinstance(event, Progress):
+                seen.append(event)
+    assert len(seen) == 3
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"strokes": (0,)}, "between 1 and"),
+        ({"strokes": (10_000,)}, "between 1 and"),
+        ({"strokes": ()}, "at least one"),
+        ({"iterations": 0}, "iterations"),
+        ({"iterations": -5}, "iterations"),
+        ({"seeds": 0}, "seeds"),
+        ({"color": (0, 0, 0)}, "color"),
+    ],
+)
+def test_bad_options_are_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        SketchOptions(**options)
+
+
+def test_early_stop_after_two_unchanged_evaluations():
+    tracker = SeedTracker.start(torch.zeros(2, 1, 4, 2))
+    config = OptimizerConfig()
+    points = torch.zeros(2, 1, 4, 2)
+    assert not tracker.record(0, torch.tensor([1.0, 1.0]), points, config)
+    assert not tracker.record(10, torch.tensor([1.0, 0.5]), points, config)  # seed 1 improves
+    assert not tracker.record(20, torch.tensor([1.0, 0.5]), points, config)  # seed 0: 2nd stall, seed 1: 1st
+    assert tracker.record(30, torch.tensor([1.0, 0.5]), points, config)  # every seed has stalled twice
+
+
+def test_without_clip_weights_auto_falls_back_to_the_offline_backbone_and_says_so(chelsea):
+    with pytest.raises(WeightsUnavailable, match="not cached"):
+        Engine(backbone="clip")
+    engine = Engine(backbone="auto")
+    assert engine.description.startswith("offline:efficientnet_lite0")
+    assert any("offline backbone" in note and "less semantic" in note for note in engine.notes)
+    result = engine.sketch(chelsea, SketchOptions(strokes=(4,), iterations=2, seeds=1))
+    facts = etree.fromstring(result.sketches[4].svg.encode()).find(".//{urn:clipsketch:sketch:1}sketch").attrib
+    assert facts["model"] == "offline:efficientnet_lite0/imagenet" and "CLIP weights were unavailable" in facts["note"]
