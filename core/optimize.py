@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from clipsketch.core.backbones import Taps
-from clipsketch.core.losses import LossConfig, augment_pairs, paired_augmentation, sketch_loss
+from clipsketch.core.losses import LossConfig, LossTerms, augment_pairs, paired_augmentation, sketch_loss
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.strokes import Strokes
 
@@ -31,13 +31,15 @@ class SketchCancelled(Exception):
 class OptimizerConfig:
     """Adam at ``learning_rate`` pixels on the control points for ``iterations`` steps; evaluation every
     ``eval_every`` steps; early stop after ``patience`` evaluations that change by at most ``tolerance`` without
-    improving (CLIPasso's defaults)."""
+    improving (CLIPasso's defaults); ``seeds_per_pass`` bounds the memory of a step."""
 
     iterations: int = 2000
     learning_rate: float = 1.0
     eval_every: int = 10
     tolerance: float = 1e-5
     patience: int = 2
+    seeds_per_pass: int | None = None
+    """Seeds per backbone pass (None: all); fewer hold less memory at the same results."""
 
     def __post_init__(self) -> None:
         if self.iterations <= 0:
@@ -124,14 +126,22 @@ def optimize_strokes(
             torch.set_rng_state(generator_state)
             photo_views, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
             generator_state = torch.get_rng_state()
-        with autocast():
-            with torch.no_grad():
-                augmented = backbone(photo_views[1:]) if views > 1 else None
-            photo_all = _join_taps(photo_taps, augmented)
-            sketch_taps = backbone(sketch_views.reshape(seeds * views, *sketch_views.shape[2:]))
-        terms = sketch_loss(sketch_taps, photo_all, seeds, loss_config)
+        with autocast(), torch.no_grad():
+            augmented = backbone(photo_views[1:]) if views > 1 else None
+        photo_all = _join_taps(photo_taps, augmented)
         optimizer.zero_grad(set_to_none=True)
-        terms.total.sum().backward()  # seeds are independent: each gets the gradient of its own loss
+        # Seeds are independent (each loss depends on its own strokes only), so the backbone can take them a
+        # few at a time: gradients add up in the points, and only one group's activations are held at once.
+        chunks = []
+        group = config.seeds_per_pass or seeds
+        for first in range(0, seeds, group):
+            chunk = sketch_views[first : first + group]
+            with autocast():
+                taps = backbone(chunk.reshape(chunk.shape[0] * views, *chunk.shape[2:]))
+            chunks.append(sketch_loss(taps, photo_all, chunk.shape[0], loss_config))
+            chunks[-1].total.sum().backward(retain_graph=first + group < seeds)
+        terms = LossTerms(*(torch.cat([getattr(c, name).detach() for c in chunks]) for name in
+                            ("geometric", "semantic", "total", "evaluation")))
 
         finished = iteration == config.iterations - 1
         if iteration % config.eval_every == 0 or finished:

@@ -84,9 +84,9 @@ class SketchOptions:
         if not 0 <= self.margin <= 1:
             raise ValueError(f"margin must be within 0..1, got {self.margin}")
 
-    @property
-    def optimizer(self) -> OptimizerConfig:
-        return OptimizerConfig(iterations=self.iterations, learning_rate=self.learning_rate)
+    def optimizer(self, seeds_per_pass: int | None) -> OptimizerConfig:
+        return OptimizerConfig(iterations=self.iterations, learning_rate=self.learning_rate,
+                               seeds_per_pass=seeds_per_pass)
 
 
 @dataclass
@@ -197,6 +197,8 @@ class Engine:
         if self.attention is not None:
             self.attention.to(self.device)
         self.precision = _pick_precision(precision, self.device)
+        # On a CPU one seed per backbone pass keeps the peak memory low at the same speed; a GPU takes them all.
+        self.seeds_per_pass = None if self.device.type == "cuda" else 1
 
     @property
     def description(self) -> str:
@@ -249,8 +251,10 @@ class Engine:
             points = initial_points(saliency, count, seeds, options.canvas_size).to(self.device)
             start = Strokes.from_points(points, width, options.color, options.canvas_size)
             tracker: SeedTracker | None = None
-            for item in optimize_strokes(start, canvas, photo_taps, self.backbone, options.loss, options.optimizer,
-                                         self.autocast, cancel, augmentation_seed=options.seed + count):
+            steps = optimize_strokes(start, canvas, photo_taps, self.backbone, options.loss,
+                                     options.optimizer(self.seeds_per_pass), self.autocast, cancel,
+                                     augmentation_seed=options.seed + count)
+            for item in steps:
                 if isinstance(item, Step):
                     yield Progress(count, item)
                 else:

@@ -48,6 +48,23 @@ def test_optimisation_lowers_the_loss_and_draws_on_the_photos_edges(chelsea):
     assert mean_edge_distance(tracker.best_points) < 0.6 * mean_edge_distance(start.points)
 
 
+def test_seeds_in_separate_passes_give_the_same_result(chelsea):
+    torch.manual_seed(0)
+    backbone = ClipResNetTaps(create_clip_visual("tiny-rn", "random"), "tiny")
+    canvas = frame_photo(load_photo(chelsea)).image
+    start = Strokes.from_points(random_points(3, 8, 224, step=5.6, generator=torch.Generator().manual_seed(1)))
+    with torch.no_grad():
+        photo_taps = backbone(canvas)
+    finals = []
+    for per_pass in (None, 1):
+        config = OptimizerConfig(iterations=4, tolerance=0, seeds_per_pass=per_pass)
+        *_, tracker = optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
+                                       contextlib.nullcontext)
+        finals.append((tracker.best_points, tracker.best_loss))
+    assert torch.allclose(finals[0][0], finals[1][0], atol=1e-4)
+    assert torch.allclose(finals[0][1], finals[1][1], rtol=1e-4)
+
+
 def test_events_come_in_order_for_several_stroke_counts(tiny_engine, chelsea):
     events = list(tiny_engine.events(chelsea, SketchOptions(strokes=(3, 5), iterations=6, seeds=2, mask=False)))
     assert isinstance(events[0], Started) and isinstance(events[-1], Finished)
