@@ -1,4 +1,4 @@
-"""The ``clipsketch`` command line: a thin layer over :mod:`clipsketch.core`."""
+"""The ``clipsketch`` command line: a thin layer over :mod:`clipsketch.core`, the server and the client."""
 
 from __future__ import annotations
 
@@ -22,15 +22,30 @@ def main(argv: list[str] | None = None) -> int:
     sketch.add_argument("--seed", type=int, default=0, help="first seed")
     sketch.add_argument("--mask", action=argparse.BooleanOptionalAction, default=None,
                         help="remove the background with U²-Net (default: when installed)")
-    sketch.add_argument("--width", type=float, default=None, help="stroke width in canvas pixels (default 3 per 224)")
+    sketch.add_argument("--width", type=float, default=None,
+                        help="stroke width: canvas pixels (default 3 per 224); with --server, photo pixels")
     sketch.add_argument("--color", default="#000000", help="stroke color (CSS color, default black)")
-    sketch.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    sketch.add_argument("--backbone", default="auto", choices=["auto", "clip", "offline"],
-                        help="auto: CLIP when its weights are cached or reachable, else the offline backbone")
-    sketch.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    sketch.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
     sketch.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
+    local = sketch.add_argument_group("in-process engine")
+    local.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    local.add_argument("--backbone", default="auto", choices=["auto", "clip", "offline"],
+                       help="auto: CLIP when its weights are cached or reachable, else the offline backbone")
+    local.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    local.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
+    remote = sketch.add_argument_group("on a server (see `clipsketch serve`)")
+    remote.add_argument("--server", action="append", default=None, metavar="ADDR",
+                        help="host:port of a server; repeat to spread requests over several (round robin)")
+    _add_client_security(remote)
     sketch.set_defaults(run=run_sketch)
+
+    serve = commands.add_parser("serve", help="run the gRPC sketching server")
+    _add_serve_arguments(serve)
+    serve.set_defaults(run=run_serve)
+
+    service = commands.add_parser("service", help="the server as a systemd user service")
+    service.add_argument("action", choices=["install", "uninstall", "status", "print"])
+    _add_serve_arguments(service, for_unit=True)
+    service.set_defaults(run=run_service)
 
     render = commands.add_parser("render", help="draw an SVG sketch with the differentiable rasterizer (PNG)")
     render.add_argument("svg", type=Path, help="SVG sketch (clipsketch's own, or any SVG with stroked paths)")
@@ -39,75 +54,207 @@ def main(argv: list[str] | None = None) -> int:
     render.set_defaults(run=run_render)
 
     args = parser.parse_args(argv)
+    from clipsketch.client import ServerError
     from clipsketch.core.backbones import WeightsUnavailable
     from clipsketch.core.mask import MaskUnavailable
 
     try:
         return args.run(args)
-    except (OSError, ValueError, WeightsUnavailable, MaskUnavailable) as error:  # a clear message, no traceback
-        print(f"clipsketch {args.command}: {error}", file=sys.stderr)
+    except (OSError, ValueError, RuntimeError, WeightsUnavailable, MaskUnavailable) as error:
+        print(f"clipsketch {args.command}: {error}", file=sys.stderr)  # a clear message, no traceback
+        return 2
+    except ServerError as error:
+        print(f"clipsketch {args.command}: server: {error} ({error.code.name})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"clipsketch {args.command}: interrupted", file=sys.stderr)
         return 130
 
 
+def _add_client_security(group) -> None:
+    group.add_argument("--token", default=None, help="token for a server that requires one")
+    group.add_argument("--token-file", default=None, help="file holding the token")
+    group.add_argument("--tls-ca", default=None, help="PEM certificate to trust for a TLS server")
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser, for_unit: bool = False) -> None:
+    parser.add_argument("--listen", default="127.0.0.1:50051", help="host:port (default loopback, port 50051)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--max-queue", type=int, default=16, help="jobs that may wait (more are refused)")
+    parser.add_argument("--workers", type=int, default=1, help="jobs run at once (default one per device)")
+    parser.add_argument("--backbone", default="auto", choices=["auto", "clip", "offline"])
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
+    parser.add_argument("--token", default=None, help="require this token (needed off loopback)")
+    parser.add_argument("--token-file", default=None, help="require the token in this file")
+    parser.add_argument("--tls-cert", default=None, help="PEM certificate for TLS")
+    parser.add_argument("--tls-key", default=None, help="PEM private key for TLS")
+    if not for_unit:
+        parser.add_argument("--preload", action="store_true", help="load the models before listening")
+    # For tests and benchmarks: model architectures with random weights, and extra model config folders.
+    parser.add_argument("--weights", default="openai", help=argparse.SUPPRESS)
+    parser.add_argument("--loss-model", default="RN101-quickgelu", help=argparse.SUPPRESS)
+    parser.add_argument("--saliency-model", default="ViT-B-32-quickgelu", help=argparse.SUPPRESS)
+    parser.add_argument("--model-config-dir", default=None, help=argparse.SUPPRESS)
+
+
+def _read_token(args) -> str | None:
+    if getattr(args, "token_file", None):
+        token = Path(args.token_file).read_text().strip()
+        if not token:
+            raise ValueError(f"token file {args.token_file} is empty")
+        return token
+    return args.token
+
+
 def run_sketch(args: argparse.Namespace) -> int:
     from PIL import ImageColor
-    from tqdm import tqdm
 
     from clipsketch.core.photo import load_photo
-    from clipsketch.core.render import contact_sheet, render_in_frame, save_png
-    from clipsketch.core.sketch import CountDone, Engine, Progress, SketchOptions, Started
+    from clipsketch.core.sketch import SketchOptions
 
     try:
         red, green, blue = ImageColor.getrgb(args.color)[:3]
     except ValueError:
         raise ValueError(f"unknown color {args.color!r}") from None
-    options = SketchOptions(strokes=tuple(args.strokes), iterations=args.iterations, seeds=args.seeds, seed=args.seed,
-                            mask=args.mask, width=args.width, color=(red / 255, green / 255, blue / 255, 1.0))
-    photo = load_photo(args.photo)  # refuse a bad photo before loading any model
+    args.options = SketchOptions(strokes=tuple(args.strokes), iterations=args.iterations, seeds=args.seeds,
+                                 seed=args.seed, mask=args.mask, width=None if args.server else args.width,
+                                 color=(red / 255, green / 255, blue / 255, 1.0))  # checks the numbers first
+    photo_bytes = args.photo.read_bytes()
+    image = load_photo(photo_bytes)  # refuse a bad photo before loading any model or calling a server
+    args.out.mkdir(parents=True, exist_ok=True)
+    with _Progress() as progress:
+        if args.server:
+            sketches = _sketch_on_server(args, photo_bytes, progress)
+        else:
+            sketches = _sketch_in_process(args, image, progress)
+    written = []
+    from clipsketch.core.render import contact_sheet, render_in_frame, save_png
+
+    for count, strokes, frame, svg in sketches:
+        svg_path = args.out / f"{args.photo.stem}-{count}-strokes.svg"
+        svg_path.write_text(svg)
+        png_path = svg_path.with_suffix(".png")
+        save_png(render_in_frame(strokes, frame).rgb[0], png_path)
+        written += [svg_path, png_path]
+    if len(sketches) > 1:
+        sheet = args.out / f"{args.photo.stem}-contact-sheet.png"
+        contact_sheet(image, [(count, strokes, frame) for count, strokes, frame, _ in sketches]).save(sheet)
+        written.append(sheet)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _sketch_in_process(args, image, progress) -> list:
+    from clipsketch.core.sketch import CountDone, Engine, Progress, Started
+
+    options = args.options
     engine = Engine(backbone=args.backbone, device=args.device, precision=args.precision,
                     clip_weights=args.clip_weights)
     for note in engine.notes:
         print(f"note: {note}", file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.photo.stem
-    bar = None
-    written = []
-    try:
-        for event in engine.events(photo, options):
-            if isinstance(event, Started):
-                print(f"sketching {args.photo.name} on {event.device} with {event.backbone} "
-                      f"({engine.precision}); saliency: {event.saliency_source}; "
-                      f"background removal: {'on' if event.mask_used else 'off'}", file=sys.stderr)
-            elif isinstance(event, Progress):
-                if bar is None:
-                    bar = tqdm(total=event.step.iterations, desc=f"{event.count:>3} strokes", unit="it",
-                               file=sys.stderr, dynamic_ncols=True)
-                bar.update(1)
-                bar.set_postfix(loss=f"{event.step.total:.4g}", best=f"{event.step.evaluation:.4g}", refresh=False)
-            elif isinstance(event, CountDone):
-                if bar is not None:
-                    bar.close()
-                    bar = None
-                result = event.result
-                svg_path = args.out / f"{stem}-{result.count}-strokes.svg"
-                svg_path.write_text(result.svg)
-                png_path = svg_path.with_suffix(".png")
-                save_png(render_in_frame(result.strokes, result.frame).rgb[0], png_path)
-                written += [svg_path, png_path]
-            else:
-                sketch_result = event.result
-    finally:
-        if bar is not None:
-            bar.close()
-    if len(sketch_result.sketches) > 1:
-        sheet = args.out / f"{stem}-contact-sheet.png"
-        contact_sheet(sketch_result).save(sheet)
-        written.append(sheet)
-    for path in written:
-        print(f"wrote {path}")
+    sketches = []
+    for event in engine.events(image, options):
+        if isinstance(event, Started):
+            progress.started(event.device, f"{event.backbone} ({engine.precision})", event.saliency_source,
+                             event.mask_used)
+        elif isinstance(event, Progress):
+            progress.step(event.count, event.step.iteration, event.step.iterations, event.step.total,
+                          event.step.evaluation)
+        elif isinstance(event, CountDone):
+            result = event.result
+            sketches.append((result.count, result.strokes, result.frame, result.svg))
+    return sketches
+
+
+def _sketch_on_server(args, photo_bytes: bytes, progress) -> list:
+    from clipsketch.client import SketchClient
+    from clipsketch.core.svg import svg_to_strokes
+
+    width = args.width or 0.0
+    sketches = []
+    with SketchClient(args.server, token=_read_token(args), tls_ca=args.tls_ca) as client:
+        for event in client.events(photo_bytes, strokes=args.strokes, iterations=args.iterations, seeds=args.seeds,
+                                   seed=args.seed, mask=args.mask, stroke_width=width, stroke_color=args.color):
+            kind = event.WhichOneof("event")
+            if kind == "queued":
+                progress.queued(event.queued.position)
+            elif kind == "started":
+                started = event.started
+                for note in started.notes:
+                    print(f"note (server): {note}", file=sys.stderr)
+                progress.started(started.device, started.backbone, started.saliency, started.mask_used)
+            elif kind == "progress":
+                step = event.progress
+                progress.step(step.strokes, step.iteration, step.iterations, step.loss, step.best_loss)
+            elif kind == "result":
+                imported = svg_to_strokes(event.result.svg)
+                sketches.append((event.result.strokes, imported.strokes, imported.frame, event.result.svg))
+    return sketches
+
+
+class _Progress:
+    """A tqdm bar per stroke count on stderr, and one-line status messages."""
+
+    def __init__(self):
+        self.bar = None
+        self.count = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def queued(self, position: int) -> None:
+        print(f"queued: {position} job(s) ahead", file=sys.stderr)
+
+    def started(self, device: str, backbone: str, saliency: str, mask_used: bool) -> None:
+        print(f"sketching on {device} with {backbone}; saliency: {saliency}; "
+              f"background removal: {'on' if mask_used else 'off'}", file=sys.stderr)
+
+    def step(self, count: int, iteration: int, total: int, loss: float, best: float) -> None:
+        from tqdm import tqdm
+
+        if self.count != count:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = tqdm(total=total, desc=f"{count:>3} strokes", unit="it", file=sys.stderr, dynamic_ncols=True)
+            self.count = count
+        self.bar.update(iteration - self.bar.n)
+        self.bar.set_postfix(loss=f"{loss:.4g}", best=f"{best:.4g}", refresh=False)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    if args.model_config_dir:
+        import open_clip
+
+        open_clip.add_model_config(args.model_config_dir)
+    from clipsketch.server.app import serve
+
+    return serve(args)
+
+
+def run_service(args: argparse.Namespace) -> int:
+    from clipsketch.server import service
+
+    forwarded = ["--listen", args.listen, "--device", args.device, "--max-queue", str(args.max_queue),
+                 "--workers", str(args.workers), "--backbone", args.backbone, "--precision", args.precision]
+    for flag in ("clip_weights", "token_file", "tls_cert", "tls_key"):
+        if getattr(args, flag):
+            forwarded += [f"--{flag.replace('_', '-')}", str(Path(getattr(args, flag)).resolve())]
+    if args.token:
+        raise ValueError("a token on the unit's command line would be readable by every user: use --token-file")
+    if args.action == "print":
+        print(service.unit_text(forwarded), end="")
+    elif args.action == "install":
+        print(service.install(forwarded))
+    elif args.action == "uninstall":
+        print(service.uninstall())
+    else:
+        print(service.status())
     return 0
 
 

@@ -34,15 +34,13 @@ def save_png(image: torch.Tensor, path: Path) -> None:
     _to_image(image).save(path)
 
 
-def contact_sheet(result, height: int = 320) -> Image.Image:
-    """The photo as the engine saw it and every stroke count's sketch side by side, labelled, ``height`` pixels
-    tall (``result`` is a :class:`~clipsketch.core.sketch.SketchResult`)."""
-    frame = result.frame
-    scale = height / frame.height
-    tiles = [("photo", _photo_tile(result.canvas, frame, scale))]
-    for count, sketch in sorted(result.sketches.items()):
-        image = render_in_frame(sketch.strokes, frame, scale).rgb[0]
-        tiles.append((f"{count} strokes", _to_image(image)))
+def contact_sheet(photo: Image.Image, sketches: list[tuple[int, Strokes, Frame]], height: int = 320) -> Image.Image:
+    """``photo`` and each ``(stroke count, strokes, frame)`` sketch side by side, labelled, ``height`` pixels
+    tall; every frame maps its canvas onto the photo's rectangle."""
+    scale = height / photo.height
+    tiles = [("photo", photo.convert("RGB").resize((max(round(photo.width * scale), 1), height), Image.LANCZOS))]
+    for count, strokes, frame in sorted(sketches, key=lambda item: item[0]):
+        tiles.append((f"{count} strokes", _to_image(render_in_frame(strokes, frame, height / frame.height).rgb[0])))
     label_height, gap = 24, 8
     width = sum(tile.width for _, tile in tiles) + gap * (len(tiles) - 1)
     sheet = Image.new("RGB", (width, height + label_height), "white")
@@ -53,15 +51,6 @@ def contact_sheet(result, height: int = 320) -> Image.Image:
         draw.text((x + 4, 4), label, fill="black")
         x += tile.width + gap
     return sheet
-
-
-def _photo_tile(canvas: torch.Tensor, frame: Frame, scale: float) -> Image.Image:
-    """The framed canvas ``[1, 3, S, S]`` cropped back to the photo's rectangle at ``scale`` pixels per unit."""
-    square = _to_image(canvas[0])
-    left, top = -frame.offset_x / frame.scale, -frame.offset_y / frame.scale
-    box = (left, top, left + frame.width / frame.scale, top + frame.height / frame.scale)
-    size = (max(round(frame.width * scale), 1), max(round(frame.height * scale), 1))
-    return square.resize(size, Image.BICUBIC, box=box)
 
 
 def _to_image(image: torch.Tensor) -> Image.Image:

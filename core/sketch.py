@@ -127,6 +127,7 @@ class Started:
     saliency_source: str
     mask_used: bool
     notes: list[str]
+    frame: Frame
 
 
 @dataclass
@@ -240,7 +241,7 @@ class Engine:
         framed = frame_photo(image, options.canvas_size, options.margin)
         canvas = framed.image.to(self.device)
         saliency, saliency_source = self._saliency(canvas, image, options.margin, use_mask)
-        yield Started(str(self.device), self.description, saliency_source, use_mask, list(self.notes))
+        yield Started(str(self.device), self.description, saliency_source, use_mask, list(self.notes), framed.frame)
 
         with torch.no_grad(), self.autocast():
             photo_taps = self.backbone(canvas)

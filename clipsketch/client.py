@@ -1,0 +1,157 @@
+"""Python client of the clipsketch server.
+
+    with SketchClient("127.0.0.1:50051") as client:
+        for event in client.events(Path("cat.jpg").read_bytes(), strokes=(8, 16), preview_every=50):
+            ...                                      # queued, started, progress, result…, done
+        results = client.sketch(photo_bytes, strokes=(16,))   # blocking: the Result messages
+
+Several addresses (``SketchClient(["gpu1:50051", "gpu2:50051"])``) or a DNS name with several records spread
+requests over the servers with gRPC's round-robin load balancing. ``GetInfo`` and ``Cancel`` are retried on
+UNAVAILABLE (they are safe to repeat); a sketch is never retried behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from clipsketch.proto import sketch_pb2 as pb
+from clipsketch.proto import sketch_pb2_grpc
+
+SERVICE = "clipsketch.v1.SketchService"
+_SERVICE_CONFIG = json.dumps({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "methodConfig": [{
+        "name": [{"service": SERVICE, "method": "GetInfo"}, {"service": SERVICE, "method": "Cancel"}],
+        "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "2s", "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"]},
+    }],
+})
+
+
+class ServerError(Exception):
+    """A call failed; ``code`` is the gRPC status, the message the server's (or the transport's) words."""
+
+    def __init__(self, code: grpc.StatusCode, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def channel_target(servers: str | Sequence[str]) -> str:
+    """A gRPC target for one address (``host:port``) or several (resolved to one ``ipv4:``/``ipv6:`` list)."""
+    if isinstance(servers, str):
+        servers = [servers]
+    if len(servers) == 1:
+        return servers[0]
+    addresses = []
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        host = host.strip("[]")
+        try:
+            ipaddress.ip_address(host)
+            found = [host]
+        except ValueError:
+            found = sorted({info[4][0] for info in socket.getaddrinfo(host, int(port), proto=socket.IPPROTO_TCP)})
+        addresses += [f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}" for ip in found]
+    scheme = "ipv6" if all(a.startswith("[") for a in addresses) else "ipv4"
+    if scheme == "ipv4" and any(a.startswith("[") for a in addresses):
+        raise ValueError("mix of IPv4 and IPv6 servers; give them all in one family")
+    return f"{scheme}:{','.join(addresses)}"
+
+
+class SketchClient:
+    """A connection to one server, or to several spread by round robin.
+
+    Args:
+        servers: ``host:port``, a list of them, or a DNS name (``dns:///name:port``).
+        token: sent as ``authorization: Bearer TOKEN`` (servers off loopback require one).
+        tls_ca: PEM file of the CA (or self-signed certificate) to trust; enables TLS.
+        timeout: default deadline in seconds for each sketch (None: none).
+    """
+
+    def __init__(self, servers: str | Sequence[str], token: str | None = None, tls_ca: str | None = None,
+                 timeout: float | None = None):
+        options = [("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1),
+                   ("grpc.max_receive_message_length", 64 * 2**20), ("grpc.max_send_message_length", 64 * 2**20)]
+        target = channel_target(servers)
+        if tls_ca:
+            credentials = grpc.ssl_channel_credentials(Path(tls_ca).read_bytes())
+            self.channel = grpc.secure_channel(target, credentials, options)
+        else:
+            self.channel = grpc.insecure_channel(target, options)
+        self.metadata = [("authorization", f"Bearer {token}")] if token else []
+        self.timeout = timeout
+        self.stub = sketch_pb2_grpc.SketchServiceStub(self.channel)
+        self.health = health_pb2_grpc.HealthStub(self.channel)
+
+    def __enter__(self) -> SketchClient:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def request(self, photo: bytes, strokes: Sequence[int] = (16,), iterations: int = 0, seeds: int = 0,
+                seed: int = 0, mask: bool | None = None, stroke_width: float = 0.0, stroke_color: str = "",
+                preview_every: int = 0, request_id: str | None = None) -> pb.SketchRequest:
+        """A :class:`SketchRequest` (0 and empty mean the server's defaults; width in photo pixels)."""
+        mode = pb.MASK_DEFAULT if mask is None else (pb.MASK_ON if mask else pb.MASK_OFF)
+        return pb.SketchRequest(photo=photo, strokes=list(strokes), iterations=iterations, seeds=seeds, seed=seed,
+                                mask=mode, stroke_width=stroke_width, stroke_color=stroke_color,
+                                preview_every=preview_every, request_id=request_id or uuid.uuid4().hex)
+
+    def events(self, photo: bytes, timeout: float | None = None, **fields) -> Iterator[pb.SketchEvent]:
+        """Stream the events of one sketch. Raises :class:`ServerError` when the server refuses or fails it.
+
+        Closing the iterator early (``break``) cancels the job on the server."""
+        call = self.stub.Sketch(self.request(photo, **fields), timeout=timeout or self.timeout,
+                                metadata=self.metadata)
+        try:
+            yield from call
+        except grpc.RpcError as error:
+            raise ServerError(error.code(), error.details() or str(error.code())) from None
+        finally:
+            call.cancel()
+
+    def sketch(self, photo: bytes, timeout: float | None = None, **fields) -> list[pb.Result]:
+        """Run one sketch to the end; the :class:`Result` per stroke count."""
+        return [event.result for event in self.events(photo, timeout, **fields) if event.HasField("result")]
+
+    def cancel(self, request_id: str) -> bool:
+        return self._unary(self.stub.Cancel, pb.CancelRequest(request_id=request_id)).found
+
+    def info(self) -> pb.ServerInfo:
+        return self._unary(self.stub.GetInfo, pb.GetInfoRequest())
+
+    def wait_until_serving(self, timeout: float = 60.0) -> None:
+        """Block until the server reports SERVING (models loaded); ServerError on timeout."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status = self.health.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=2,
+                                           metadata=self.metadata, wait_for_ready=True).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError as error:
+                if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    raise ServerError(error.code(), error.details()) from None
+            if time.monotonic() > deadline:
+                raise ServerError(grpc.StatusCode.UNAVAILABLE, f"the server did not become ready in {timeout:g} s")
+            time.sleep(0.2)
+
+    def _unary(self, method, request):
+        try:
+            return method(request, timeout=30, metadata=self.metadata)
+        except grpc.RpcError as error:
+            raise ServerError(error.code(), error.details() or str(error.code())) from None

@@ -1,0 +1,198 @@
+"""Assembling and running the server: services, security, logs, signals.
+
+``SketchServer`` wires the sketch service, the standard health service (SERVING once the models are loaded) and
+server reflection onto one gRPC server. It listens on loopback unless told otherwise; any other address needs a
+token (clients send ``authorization: Bearer TOKEN``), and TLS is available with a certificate and key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from clipsketch.core.sketch import Engine
+from clipsketch.proto import sketch_pb2, sketch_pb2_grpc
+from clipsketch.server.jobs import JobQueue
+from clipsketch.server.servicer import Limits, ModelHolder, ResultCache, SketchServicer
+
+log = logging.getLogger("clipsketch.server")
+SERVICE_NAME = sketch_pb2.DESCRIPTOR.services_by_name["SketchService"].full_name
+TOKEN_HEADER = "authorization"
+
+
+class SecurityError(ValueError):
+    """The listen address, token and TLS settings do not go together."""
+
+
+def is_loopback(listen: str) -> bool:
+    """Whether ``host:port`` names a loopback address (127.0.0.0/8, ::1, localhost)."""
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class TokenInterceptor(grpc.ServerInterceptor):
+    """Refuses calls without ``authorization: Bearer <token>`` with UNAUTHENTICATED."""
+
+    def __init__(self, token: str):
+        self._expected = f"Bearer {token}"
+
+    def intercept_service(self, continuation, handler_call_details):
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        if metadata.get(TOKEN_HEADER) == self._expected:
+            return continuation(handler_call_details)
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+
+        def deny(request, context):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong token (send authorization: Bearer TOKEN)")
+
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(deny, handler.request_deserializer,
+                                                         handler.response_serializer)
+        return grpc.unary_unary_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
+
+
+class SketchServer:
+    """One gRPC server with the sketch, health and reflection services.
+
+    Args:
+        load_engine: builds the :class:`Engine` (called once, in the background).
+        listen: ``host:port``; port 0 picks a free one (see :attr:`port`).
+        token: required unless listening on loopback; checked on every call when set.
+        tls_cert / tls_key: PEM files; both or neither.
+        max_queue: jobs that may wait; more are refused with RESOURCE_EXHAUSTED.
+        workers: jobs run at once (one per device by default).
+    """
+
+    def __init__(self, load_engine, listen: str = "127.0.0.1:50051", token: str | None = None,
+                 tls_cert: str | None = None, tls_key: str | None = None, max_queue: int = 16, workers: int = 1,
+                 limits: Limits | None = None, cache_size: int = 32):
+        if not is_loopback(listen) and not token:
+            raise SecurityError(f"listening on {listen} (not loopback) requires a token: --token or --token-file")
+        if bool(tls_cert) != bool(tls_key):
+            raise SecurityError("TLS needs both --tls-cert and --tls-key")
+        if max_queue < 1 or workers < 1:
+            raise ValueError("max_queue and workers must be at least 1")
+        self.limits = limits or Limits()
+        self.jobs = JobQueue(max_queue, workers)
+        self.models = ModelHolder(load_engine)
+        self.health = health.HealthServicer()
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.models.on_ready(self._models_ready)
+        self.servicer = SketchServicer(self.models, self.jobs, self.limits, ResultCache(cache_size))
+        message_limit = self.limits.max_photo_bytes + 2**20
+        self.server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=max(32, 4 * max_queue), thread_name_prefix="rpc"),
+            interceptors=[TokenInterceptor(token)] if token else [],
+            options=[("grpc.max_receive_message_length", message_limit),
+                     ("grpc.max_send_message_length", 64 * 2**20)],
+            maximum_concurrent_rpcs=max_queue + workers + 64,
+        )
+        sketch_pb2_grpc.add_SketchServiceServicer_to_server(self.servicer, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            self.server,
+        )
+        if tls_cert:
+            credentials = grpc.ssl_server_credentials([(Path(tls_key).read_bytes(), Path(tls_cert).read_bytes())])
+            self.port = self.server.add_secure_port(listen, credentials)
+        else:
+            self.port = self.server.add_insecure_port(listen)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {listen}")
+        self.address = f"{listen.rsplit(':', 1)[0]}:{self.port}"
+
+    def _models_ready(self, ok: bool) -> None:
+        status = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, status)
+
+    def start(self) -> SketchServer:
+        self.models.start()
+        self.server.start()
+        return self
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Refuse new work, cancel queued and running jobs (their clients get CANCELLED), then stop."""
+        self.servicer.shutting_down.set()
+        self.health.enter_graceful_shutdown()
+        self.jobs.close()
+        self.jobs.join(grace)
+        self.server.stop(grace).wait(grace + 1)
+
+
+# --- the `clipsketch serve` command ---------------------------------------------------------------------------
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, message and the record's ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)), "level": record.levelname,
+                 "message": record.getMessage(), **getattr(record, "fields", {})}
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(entry)
+
+
+def serve(args) -> int:
+    """Run the server until SIGTERM or SIGINT (``args`` from the ``serve`` sub-command)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger("clipsketch").addHandler(handler)
+    logging.getLogger("clipsketch").setLevel(logging.INFO)
+    token = args.token
+    if args.token_file:
+        token = Path(args.token_file).read_text().strip()
+        if not token:
+            raise SecurityError(f"token file {args.token_file} is empty")
+
+    def load_engine() -> Engine:
+        return Engine(backbone=args.backbone, device=args.device, precision=args.precision,
+                      clip_weights=args.clip_weights, weights=args.weights, loss_model=args.loss_model,
+                      saliency_model=args.saliency_model)
+
+    server = SketchServer(load_engine, args.listen, token, args.tls_cert, args.tls_key, args.max_queue, args.workers)
+    stopped = threading.Event()
+
+    def on_signal(number, _frame):
+        log.info("shutting down", extra={"fields": {"signal": signal.Signals(number).name}})
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.start()
+    if args.preload:
+        server.models.ready.wait()
+        if server.models.engine is None:
+            server.stop(0)
+            raise RuntimeError(server.models.error or "loading the models failed")
+    print(f"clipsketch serve: listening on {server.address}", flush=True)
+    log.info("listening", extra={"fields": {"address": server.address, "tls": bool(args.tls_cert),
+                                            "token": bool(token)}})
+    stopped.wait()
+    server.stop(grace=5.0)
+    log.info("stopped")
+    return 0

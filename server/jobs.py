@@ -1,0 +1,141 @@
+"""Jobs and the bounded queue the servicer feeds and the device workers drain.
+
+A :class:`Job` carries one request through its life: queued (with its position), running on a worker, finished,
+failed or cancelled. Its events go into the job's own thread-safe outbox, which the RPC that submitted it reads.
+The queue is first come, first served; ``workers`` threads (one per device by default) run jobs one at a time.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger("clipsketch.server")
+
+
+class QueueFull(Exception):
+    """The queue holds ``max_queue`` jobs already."""
+
+
+@dataclass
+class Job:
+    """One sketch request. ``run(job)`` does the work (pushing events); ``cancel`` stops it between steps."""
+
+    request_id: str
+    run: Callable[[Job], None]
+    outbox: queue.Queue = field(default_factory=queue.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    submitted: float = field(default_factory=time.monotonic)
+    started: float | None = None
+
+    def emit(self, item: object) -> None:
+        self.outbox.put(item)
+
+
+_END = object()
+"""Put in a job's outbox after its last event."""
+
+
+class JobQueue:
+    """Bounded FIFO of jobs with ``workers`` threads running them."""
+
+    def __init__(self, max_queue: int, workers: int = 1):
+        self.max_queue = max_queue
+        self._waiting: collections.deque[Job] = collections.deque()
+        self._running: dict[str, Job] = {}
+        self._lock = threading.Condition()
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, name=f"sketch-worker-{k}", daemon=True)
+                         for k in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job: Job) -> int:
+        """Queue ``job``; returns how many jobs are ahead of it. Raises :class:`QueueFull`."""
+        with self._lock:
+            if self._closed:
+                raise QueueFull("the server is shutting down")
+            if len(self._waiting) >= self.max_queue:
+                raise QueueFull(f"the queue is full ({self.max_queue} jobs waiting); try again later")
+            self._waiting.append(job)
+            position = len(self._waiting) - 1 + len(self._running)
+            self._lock.notify()
+            return position
+
+    def position(self, job: Job) -> int | None:
+        """Jobs ahead of a waiting ``job`` (None once it runs or is gone)."""
+        with self._lock:
+            try:
+                return self._waiting.index(job) + len(self._running)
+            except ValueError:
+                return None
+
+    def cancel(self, request_id: str) -> bool:
+        """Cancel a waiting or running job; True if one had that id."""
+        with self._lock:
+            for job in list(self._waiting):
+                if job.request_id == request_id:
+                    self._waiting.remove(job)
+                    job.cancelled.set()
+                    job.emit(_END)
+                    return True
+            job = self._running.get(request_id)
+        if job is None:
+            return False
+        job.cancelled.set()
+        return True
+
+    def is_known(self, request_id: str) -> bool:
+        with self._lock:
+            return request_id in self._running or any(j.request_id == request_id for j in self._waiting)
+
+    @property
+    def depth(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    def close(self) -> None:
+        """Refuse new jobs, cancel all waiting and running ones, and let the workers finish."""
+        with self._lock:
+            self._closed = True
+            waiting, self._waiting = list(self._waiting), collections.deque()
+            running = list(self._running.values())
+            self._lock.notify_all()
+        for job in [*waiting, *running]:
+            job.cancelled.set()
+        for job in waiting:
+            job.emit(_END)
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0))
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._waiting and not self._closed:
+                    self._lock.wait()
+                if self._closed and not self._waiting:
+                    return
+                job = self._waiting.popleft()
+                self._running[job.request_id] = job
+            job.started = time.monotonic()
+            try:
+                if not job.cancelled.is_set():
+                    job.run(job)
+            except Exception:  # a job's failure is its own; the worker lives on
+                log.exception("job %s failed", job.request_id)
+            finally:
+                with self._lock:
+                    self._running.pop(job.request_id, None)
+                job.emit(_END)
+
+
+def end_marker() -> object:
+    return _END

@@ -1,0 +1,334 @@
+"""The RPC handler: request → validated job → queue → engine events → streamed ``SketchEvent`` messages.
+
+No sketching logic lives here: the engine (:mod:`clipsketch.core.sketch`) does the work; this module checks
+requests against the server's limits, maps engine events to protocol messages, and maps failures to status codes.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+import grpc
+from PIL import ImageColor
+
+from clipsketch import __version__
+from clipsketch.core import mask as background
+from clipsketch.core.frame import Frame
+from clipsketch.core.mask import MaskUnavailable
+from clipsketch.core.optimize import SketchCancelled
+from clipsketch.core.photo import PhotoError, load_photo
+from clipsketch.core.sketch import (
+    MAX_ITERATIONS,
+    MAX_SEEDS,
+    MAX_STROKES,
+    CountDone,
+    Engine,
+    Progress,
+    SketchOptions,
+    Started,
+)
+from clipsketch.core.strokes import Strokes
+from clipsketch.proto import sketch_pb2 as pb
+from clipsketch.proto import sketch_pb2_grpc
+from clipsketch.server.jobs import Job, JobQueue, QueueFull, end_marker
+
+log = logging.getLogger("clipsketch.server")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for; anything beyond is refused with INVALID_ARGUMENT."""
+
+    max_photo_bytes: int = 32 * 2**20
+    max_photo_pixels: int = 40_000_000
+    max_strokes: int = 256
+    max_stroke_counts: int = 8
+    max_iterations: int = 10_000
+    max_seeds: int = 8
+
+    def __post_init__(self) -> None:
+        if self.max_strokes > MAX_STROKES or self.max_iterations > MAX_ITERATIONS or self.max_seeds > MAX_SEEDS:
+            raise ValueError(f"limits exceed the engine's: {MAX_STROKES} strokes, {MAX_ITERATIONS} iterations, "
+                             f"{MAX_SEEDS} seeds")
+
+
+DEFAULT_STROKES = (16,)
+DEFAULT_ITERATIONS = 2000
+DEFAULT_SEEDS = 3
+
+
+@dataclass
+class _Failure:
+    code: grpc.StatusCode
+    message: str
+
+
+class ModelHolder:
+    """The engine, loaded once in the background; ``engine`` is None until it is ready."""
+
+    def __init__(self, load):
+        self._load = load
+        self.engine: Engine | None = None
+        self.error: str | None = None
+        self.ready = threading.Event()
+        self._on_ready: list = []
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="load-models", daemon=True).start()
+
+    def on_ready(self, callback) -> None:
+        self._on_ready.append(callback)
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        try:
+            self.engine = self._load()
+            log.info("models loaded", extra={"fields": {"backbone": self.engine.description,
+                                                       "device": str(self.engine.device),
+                                                       "seconds": round(time.monotonic() - started, 2)}})
+            for note in self.engine.notes:
+                log.warning(note)
+        except Exception as error:  # reported by GetInfo and every Sketch call
+            self.error = f"loading the models failed: {error}"
+            log.exception("loading the models failed")
+        self.ready.set()
+        for callback in self._on_ready:
+            callback(self.engine is not None)
+
+
+class ResultCache:
+    """The last ``size`` finished results, keyed by photo hash and parameters."""
+
+    def __init__(self, size: int = 32):
+        self.size = size
+        self._items: collections.OrderedDict[str, list[pb.SketchEvent]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> list[pb.SketchEvent] | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, key: str, events: list[pb.SketchEvent]) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = events
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
+    def __init__(self, models: ModelHolder, jobs: JobQueue, limits: Limits, cache: ResultCache):
+        self.models = models
+        self.jobs = jobs
+        self.limits = limits
+        self.cache = cache
+        self.shutting_down = threading.Event()
+
+    # --- Sketch ---------------------------------------------------------------------------------------------
+
+    def Sketch(self, request: pb.SketchRequest, context: grpc.ServicerContext):
+        engine = self._engine_or_abort(context)
+        options, image, preview_every = self._validate(request, context)
+        request_id = request.request_id or uuid.uuid4().hex
+        if self.jobs.is_known(request_id):
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, f"request_id {request_id!r} is already queued or running")
+        key = _cache_key(request.photo, options, engine.description)
+        cached = self.cache.get(key)
+        if cached is not None:
+            for event in cached:
+                event = pb.SketchEvent.FromString(event.SerializeToString())
+                event.request_id = request_id
+                yield event
+            yield pb.SketchEvent(request_id=request_id, done=pb.Done(seconds=0.0, cached=True))
+            return
+
+        job = Job(request_id, run=lambda job: self._run(job, engine, image, options, preview_every, key))
+        try:
+            position = self.jobs.submit(job)
+        except QueueFull as error:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+        # The RPC ends for good (done, client gone, deadline, cancel): the job must not outlive it.
+        context.add_callback(lambda: self.jobs.cancel(request_id))
+        log.info("job queued", extra={"fields": {"request_id": request_id, "position": position,
+                                                 "strokes": list(options.strokes), "iterations": options.iterations}})
+        yield pb.SketchEvent(request_id=request_id, queued=pb.Queued(position=position))
+        end = end_marker()
+        while True:
+            try:
+                item = job.outbox.get(timeout=0.25)
+            except queue.Empty:
+                now = self.jobs.position(job)
+                if now is not None and now != position:
+                    position = now
+                    yield pb.SketchEvent(request_id=request_id, queued=pb.Queued(position=position))
+                continue
+            if item is end:
+                if job.cancelled.is_set():
+                    reason = "the server is shutting down" if self.shutting_down.is_set() else "the job was cancelled"
+                    context.abort(grpc.StatusCode.CANCELLED, reason)
+                return
+            if isinstance(item, _Failure):
+                context.abort(item.code, item.message)
+            yield item
+
+    def _run(self, job: Job, engine: Engine, image, options: SketchOptions, preview_every: int, key: str) -> None:
+        """Runs on a worker thread: the engine's events become the job's messages."""
+        started = time.monotonic()
+        frame: Frame | None = None
+        kept: list[pb.SketchEvent] = []
+        try:
+            for event in engine.events(image, options, cancel=job.cancelled.is_set):
+                if isinstance(event, Started):
+                    frame = event.frame
+                    message = pb.SketchEvent(request_id=job.request_id, started=pb.Started(
+                        device=event.device, backbone=event.backbone, saliency=event.saliency_source,
+                        mask_used=event.mask_used, notes=event.notes))
+                    kept.append(message)
+                elif isinstance(event, Progress):
+                    step = event.step
+                    preview = (paths_of(step.best, frame) if preview_every and frame is not None
+                               and (step.iteration % preview_every == 0 or step.finished) else [])
+                    message = pb.SketchEvent(request_id=job.request_id, progress=pb.Progress(
+                        strokes=event.count, iteration=step.iteration, iterations=step.iterations,
+                        geometric_loss=step.geometric, semantic_loss=step.semantic, loss=step.total,
+                        best_loss=step.evaluation, preview=preview))
+                elif isinstance(event, CountDone):
+                    result = event.result
+                    message = pb.SketchEvent(request_id=job.request_id, result=pb.Result(
+                        strokes=result.count, svg=result.svg, paths=paths_of(result.strokes, result.frame),
+                        photo_width=round(result.frame.width), photo_height=round(result.frame.height),
+                        loss=result.loss, seed=result.seed))
+                    kept.append(message)
+                else:
+                    continue
+                job.emit(message)
+        except SketchCancelled:
+            log.info("job cancelled", extra={"fields": {"request_id": job.request_id}})
+            return
+        except (PhotoError, MaskUnavailable, ValueError) as error:
+            job.emit(_Failure(grpc.StatusCode.INVALID_ARGUMENT, str(error)))
+            return
+        except Exception as error:
+            log.exception("job %s failed", job.request_id)
+            job.emit(_Failure(grpc.StatusCode.INTERNAL, f"the sketch failed: {error}"))
+            return
+        seconds = time.monotonic() - started
+        self.cache.put(key, kept)
+        job.emit(pb.SketchEvent(request_id=job.request_id, done=pb.Done(seconds=seconds, cached=False)))
+        log.info("job done", extra={"fields": {"request_id": job.request_id, "seconds": round(seconds, 2)}})
+
+    def _engine_or_abort(self, context) -> Engine:
+        if self.shutting_down.is_set():
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
+        if self.models.engine is None:
+            if self.models.error:
+                context.abort(grpc.StatusCode.UNAVAILABLE, self.models.error)
+            context.abort(grpc.StatusCode.UNAVAILABLE, "models are still loading; try again shortly")
+        return self.models.engine
+
+    def _validate(self, request: pb.SketchRequest, context) -> tuple[SketchOptions, object, int]:
+        """Check the request against the limits; abort with INVALID_ARGUMENT naming the problem."""
+        limits = self.limits
+
+        def refuse(message: str):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+        if not request.photo:
+            refuse("photo is empty: send the encoded image bytes")
+        if len(request.photo) > limits.max_photo_bytes:
+            refuse(f"photo is {len(request.photo)} bytes, more than the limit of {limits.max_photo_bytes}")
+        counts = tuple(request.strokes) or DEFAULT_STROKES
+        if len(counts) > limits.max_stroke_counts:
+            refuse(f"{len(counts)} stroke counts asked, the limit is {limits.max_stroke_counts}")
+        for count in counts:
+            if not 1 <= count <= limits.max_strokes:
+                refuse(f"stroke count must be between 1 and {limits.max_strokes}, got {count}")
+        iterations = request.iterations or DEFAULT_ITERATIONS
+        if not 1 <= iterations <= limits.max_iterations:
+            refuse(f"iterations must be between 1 and {limits.max_iterations}, got {request.iterations}")
+        seeds = request.seeds or DEFAULT_SEEDS
+        if not 1 <= seeds <= limits.max_seeds:
+            refuse(f"seeds must be between 1 and {limits.max_seeds}, got {request.seeds}")
+        if request.preview_every < 0:
+            refuse(f"preview_every must be >= 0, got {request.preview_every}")
+        if request.stroke_width < 0 or request.stroke_width != request.stroke_width:
+            refuse(f"stroke_width must be >= 0 photo pixels, got {request.stroke_width}")
+        try:
+            red, green, blue = ImageColor.getrgb(request.stroke_color or "#000000")[:3]
+        except ValueError:
+            refuse(f"stroke_color {request.stroke_color!r} is not a CSS color")
+        mask = {pb.MASK_DEFAULT: None, pb.MASK_ON: True, pb.MASK_OFF: False}.get(request.mask)
+        if mask and not background.is_available():
+            refuse("background removal was required but U²-Net is not installed on this server")
+        try:
+            image = load_photo(request.photo, max_pixels=limits.max_photo_pixels)
+        except PhotoError as error:
+            refuse(str(error))
+        width = None
+        if request.stroke_width:
+            scale = max(image.width, image.height) * (1 + 2 * SketchOptions.margin) / SketchOptions.canvas_size
+            width = request.stroke_width / scale
+        try:
+            options = SketchOptions(strokes=counts, iterations=iterations, seeds=seeds, seed=request.seed, mask=mask,
+                                    width=width, color=(red / 255, green / 255, blue / 255, 1.0))
+        except ValueError as error:
+            refuse(str(error))
+        return options, image, request.preview_every
+
+    # --- Cancel, GetInfo ------------------------------------------------------------------------------------
+
+    def Cancel(self, request: pb.CancelRequest, context) -> pb.CancelResponse:
+        found = self.jobs.cancel(request.request_id)
+        if found:
+            log.info("job cancel requested", extra={"fields": {"request_id": request.request_id}})
+        return pb.CancelResponse(found=found)
+
+    def GetInfo(self, request: pb.GetInfoRequest, context) -> pb.ServerInfo:
+        engine = self.models.engine
+        import torch
+
+        devices = ["cpu"] + [f"cuda:{k}" for k in range(torch.cuda.device_count())]
+        limits = self.limits
+        return pb.ServerInfo(
+            version=__version__,
+            device=str(engine.device) if engine else "",
+            devices=devices,
+            backbone=engine.description if engine else "",
+            clip_weights_available=bool(engine and engine.description.startswith("clip:")),
+            mask_available=background.is_available(),
+            limits=pb.Limits(max_photo_bytes=limits.max_photo_bytes, max_photo_pixels=limits.max_photo_pixels,
+                             max_strokes=limits.max_strokes, max_stroke_counts=limits.max_stroke_counts,
+                             max_iterations=limits.max_iterations, max_seeds=limits.max_seeds,
+                             max_queue=self.jobs.max_queue),
+            defaults=pb.Defaults(strokes=DEFAULT_STROKES, iterations=DEFAULT_ITERATIONS, seeds=DEFAULT_SEEDS),
+        )
+
+
+def paths_of(strokes: Strokes, frame: Frame) -> list[pb.Path]:
+    """The first sketch of ``strokes`` as protocol paths in the frame's (photo) coordinates."""
+    points = frame.to_target(strokes.points[0].detach().double().cpu()).tolist()
+    widths = (strokes.widths[0].detach().double().cpu() * frame.scale).tolist()
+    colors = strokes.colors[0].detach().cpu().tolist()
+    paths = []
+    for control, width, color in zip(points, widths, colors):
+        d = "M {:.3f} {:.3f} C {:.3f} {:.3f} {:.3f} {:.3f} {:.3f} {:.3f}".format(*(v for p in control for v in p))
+        hex_color = "#{:02x}{:02x}{:02x}".format(*(round(c * 255) for c in color[:3]))
+        paths.append(pb.Path(d=d, width=width, color=hex_color, opacity=color[3]))
+    return paths
+
+
+def _cache_key(photo: bytes, options: SketchOptions, backbone: str) -> str:
+    digest = hashlib.sha256(photo).hexdigest()
+    return f"{digest}:{backbone}:{options!r}"
