@@ -46,6 +46,7 @@ class JobQueue:
 
     def __init__(self, max_queue: int, workers: int = 1):
         self.max_queue = max_queue
+        self.submitted = 0  # jobs accepted since start
         self._waiting: collections.deque[Job] = collections.deque()
         self._running: dict[str, Job] = {}
         self._lock = threading.Condition()
@@ -63,6 +64,7 @@ class JobQueue:
             if len(self._waiting) >= self.max_queue:
                 raise QueueFull(f"the queue is full ({self.max_queue} jobs waiting); try again later")
             self._waiting.append(job)
+            self.submitted += 1
             position = len(self._waiting) - 1 + len(self._running)
             self._lock.notify()
             return position

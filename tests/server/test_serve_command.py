@@ -1,0 +1,126 @@
+"""`clipsketch serve` as a process, `clipsketch sketch --server`, and the systemd unit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from lxml import etree
+from PIL import Image
+
+from clipsketch.client import ServerError, SketchClient
+
+CONFIGS = str(Path(__file__).parent.parent / "data" / "model_configs")
+TINY = ["--weights", "random", "--loss-model", "tiny-rn", "--saliency-model", "tiny-vit",
+        "--model-config-dir", CONFIGS, "--device", "cpu"]
+
+
+@pytest.fixture
+def serve_process():
+    processes = []
+
+    def start(*arguments: str):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clipsketch.cli", "serve", "--listen", "127.0.0.1:0", "--preload", *arguments],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        processes.append(process)
+        line = process.stdout.readline()  # "clipsketch serve: listening on HOST:PORT" once models are loaded
+        assert "listening on" in line, process.stderr.read() if process.poll() is not None else line
+        return process, line.rsplit(" ", 1)[1].strip()
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def test_sigterm_during_a_job_cancels_it_and_exits_cleanly(serve_process, photo_bytes):
+    process, address = serve_process(*TINY)
+    with SketchClient(address) as client:
+        stream = client.events(photo_bytes, strokes=[4], iterations=5000, seeds=1, mask=False)
+        for event in stream:
+            if event.HasField("progress"):
+                break
+        process.send_signal(signal.SIGTERM)
+        with pytest.raises(ServerError) as stopped:
+            for _ in stream:
+                pass
+        assert stopped.value.code in (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
+    assert process.wait(30) == 0
+    logs = process.stderr.read()
+    assert '"message": "shutting down", "signal": "SIGTERM"' in logs and '"message": "stopped"' in logs
+
+
+def test_sketch_command_through_a_server_writes_the_same_outputs(serve_process, tmp_path, chelsea):
+    _, address = serve_process(*TINY)
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(chelsea).save(photo)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "clipsketch.cli", "sketch", str(photo), "--server", address, "--strokes", "3", "6",
+         "--iterations", "3", "--seeds", "1", "--no-mask", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "clip:tiny-rn/random" in result.stderr
+    for count in (3, 6):
+        root = etree.parse(str(out / f"chelsea-{count}-strokes.svg")).getroot()
+        assert root.get("viewBox") == "0 0 451 300"
+        assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) == count
+        assert Image.open(out / f"chelsea-{count}-strokes.png").size == (451, 300)
+    assert (out / "chelsea-contact-sheet.png").exists()
+
+
+def test_unreachable_server_gets_a_clear_message(tmp_path, chelsea):
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(chelsea).save(photo)
+    result = subprocess.run(
+        [sys.executable, "-m", "clipsketch.cli", "sketch", str(photo), "--server", "127.0.0.1:9", "--iterations", "2",
+         "--out", str(tmp_path)], capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2 and "UNAVAILABLE" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serving_off_loopback_without_a_token_is_refused():
+    result = subprocess.run([sys.executable, "-m", "clipsketch.cli", "serve", "--listen", "0.0.0.0:0", *TINY],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "requires a token" in result.stderr
+
+
+def test_service_unit(tmp_path):
+    env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path))
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret\n")
+    printed = subprocess.run(
+        [sys.executable, "-m", "clipsketch.cli", "service", "print", "--listen", "0.0.0.0:50051", "--token-file",
+         str(token_file)], capture_output=True, text=True, env=env, timeout=120, check=True,
+    ).stdout
+    assert "Restart=on-failure" in printed and "StandardError=journal" in printed
+    assert f"{sys.executable} -m clipsketch.cli serve --preload --listen 0.0.0.0:50051" in printed
+    assert f"--token-file {token_file}" in printed and "s3cret" not in printed
+    installed = subprocess.run([sys.executable, "-m", "clipsketch.cli", "service", "install"], capture_output=True,
+                               text=True, env=env, timeout=120)
+    assert installed.returncode == 0, installed.stderr
+    unit = tmp_path / "systemd" / "user" / "clipsketch.service"
+    assert unit.exists() and "clipsketch.cli serve" in unit.read_text()
+    if shutil.which("systemd-analyze"):  # systemd's own checks of the unit, without a running systemd
+        verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 0, verify.stderr
+    status = subprocess.run([sys.executable, "-m", "clipsketch.cli", "service", "status"], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert "installed" in status.stdout
+    removed = subprocess.run([sys.executable, "-m", "clipsketch.cli", "service", "uninstall"], capture_output=True,
+                             text=True, env=env, timeout=120)
+    assert removed.returncode == 0 and not unit.exists()
+    refused = subprocess.run([sys.executable, "-m", "clipsketch.cli", "service", "print", "--token", "x"],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert refused.returncode == 2 and "--token-file" in refused.stderr

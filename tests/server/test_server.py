@@ -1,0 +1,225 @@
+"""The server over real gRPC on loopback: streaming, queueing, cancelling, limits, deadlines, security."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import threading
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from lxml import etree
+from PIL import Image
+
+from clipsketch import __version__
+from clipsketch.client import ServerError, SketchClient
+from clipsketch.server.app import SecurityError
+
+LONG = {"strokes": [4], "iterations": 5000, "seeds": 1, "mask": False}
+QUICK = {"strokes": [2], "iterations": 2, "seeds": 1, "mask": False}
+
+
+def kinds(events):
+    return [event.WhichOneof("event") for event in events]
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_stream_order_and_content(client, photo_bytes):
+    events = list(client.events(photo_bytes, strokes=[3, 5], iterations=4, seeds=2, mask=False, preview_every=2,
+                                request_id="order-1"))
+    sequence = kinds(events)
+    assert sequence[:2] == ["queued", "started"] and sequence[-1] == "done"
+    assert sequence[2:-1] == ["progress"] * 4 + ["result"] + ["progress"] * 4 + ["result"]
+    assert all(event.request_id == "order-1" for event in events)
+    started = events[1].started
+    assert started.device == "cpu" and started.backbone == "clip:tiny-rn/random" and not started.mask_used
+    progress = [event.progress for event in events if event.HasField("progress")]
+    assert [p.iteration for p in progress[:4]] == [1, 2, 3, 4] and progress[0].iterations == 4
+    assert [len(p.preview) for p in progress[:4]] == [0, 3, 0, 3]  # a preview every 2 iterations
+    results = [event.result for event in events if event.HasField("result")]
+    assert [r.strokes for r in results] == [3, 5]
+    for result in results:
+        assert (result.photo_width, result.photo_height) == (451, 300)
+        assert len(result.paths) == result.strokes and result.paths[0].d.startswith("M ")
+        root = etree.fromstring(result.svg.encode())
+        assert root.get("viewBox") == "0 0 451 300"
+        assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) == result.strokes
+    assert events[-1].done.seconds > 0 and not events[-1].done.cached
+
+
+def test_repeating_a_finished_request_is_served_from_the_cache(client, photo_bytes):
+    first = client.sketch(photo_bytes, **QUICK)
+    start = time.monotonic()
+    events = list(client.events(photo_bytes, **QUICK))
+    assert time.monotonic() - start < 0.5
+    assert events[-1].done.cached
+    assert [e.result.svg for e in events if e.HasField("result")] == [r.svg for r in first]
+
+
+def test_twenty_concurrent_clients_are_all_served(make_server, photo_bytes):
+    server = make_server(max_queue=32)
+    outcomes, positions = [], []
+
+    def one(index):
+        with SketchClient(server.address) as client:
+            events = list(client.events(photo_bytes, seed=index, **QUICK))
+        positions.extend(e.queued.position for e in events if e.HasField("queued"))
+        outcomes.append(kinds(events)[-1])
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert outcomes == ["done"] * 20
+    assert max(positions) > 0  # clients waited in line and were told where they stood
+    assert server.jobs.submitted == 20
+
+
+def test_full_queue_is_refused(make_server, client_factory, photo_bytes):
+    server = make_server(max_queue=1)
+    running = client_factory(server).events(photo_bytes, request_id="running", **LONG)
+    next(running)  # queued at 0: the worker takes it
+    assert wait_for(lambda: server.jobs.depth == 0)
+    waiting = client_factory(server).events(photo_bytes, request_id="waiting", **LONG)
+    assert next(waiting).queued.position == 1
+    with pytest.raises(ServerError) as refused:
+        client_factory(server).sketch(photo_bytes, **LONG)
+    assert refused.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED and "queue is full" in str(refused.value)
+    running.close()
+    waiting.close()
+
+
+def test_cancel_by_id_frees_the_worker(server, client, client_factory, photo_bytes):
+    stream = client.events(photo_bytes, request_id="to-cancel", **LONG)
+    assert next(stream).HasField("queued") and next(stream).HasField("started")
+    assert client.cancel("to-cancel") is True
+    with pytest.raises(ServerError) as cancelled:
+        for _ in stream:
+            pass
+    assert cancelled.value.code == grpc.StatusCode.CANCELLED
+    assert client.cancel("to-cancel") is False  # gone
+    start = time.monotonic()
+    assert kinds(client_factory(server).events(photo_bytes, **QUICK))[-1] == "done"
+    assert time.monotonic() - start < 15
+
+
+def test_client_disconnect_cancels_the_job(server, client, photo_bytes):
+    stream = client.events(photo_bytes, request_id="leaver", **LONG)
+    for event in stream:
+        if event.HasField("progress"):
+            break
+    stream.close()  # the client goes away mid-job
+    assert wait_for(lambda: not server.jobs.is_known("leaver"), timeout=15)
+    assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"
+
+
+def test_deadline_is_honoured(server, client, photo_bytes):
+    with pytest.raises(ServerError) as late:
+        client.sketch(photo_bytes, timeout=1.5, request_id="slow", **LONG)
+    assert late.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert wait_for(lambda: not server.jobs.is_known("slow"), timeout=15)
+
+
+def encoded(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "photo, fields, message",
+    [
+        (b"\x89PNG\r\n\x1a\n broken", {}, "not a recognised image format"),
+        (b"", {}, "photo is empty"),
+        (None, {}, "more than the limit"),  # 100 megapixels
+        ("ok", {"strokes": [0]}, "between 1 and"),
+        ("ok", {"strokes": [10_000]}, "between 1 and"),
+        ("ok", {"iterations": -3}, "iterations must be"),
+        ("ok", {"seeds": 100}, "seeds must be"),
+        ("ok", {"stroke_color": "not-a-color"}, "CSS color"),
+    ],
+)
+def test_bad_requests_are_invalid_arguments_and_the_server_keeps_serving(client, photo_bytes, photo, fields, message):
+    if photo is None:
+        photo = encoded(Image.new("1", (10_000, 10_000)))
+    elif photo == "ok":
+        photo = photo_bytes
+    request = {**QUICK, **fields}
+    with pytest.raises(ServerError) as refused:
+        client.sketch(photo, **request)
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in str(refused.value)
+    assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"
+
+
+def test_get_info_health_and_reflection(server, client):
+    info = client.info()
+    assert info.version == __version__ and info.device == "cpu" and info.backbone == "clip:tiny-rn/random"
+    assert info.limits.max_strokes == 256 and info.limits.max_queue == 16 and list(info.defaults.strokes) == [16]
+    channel = grpc.insecure_channel(server.address)
+    health = health_pb2_grpc.HealthStub(channel).Check(
+        health_pb2.HealthCheckRequest(service="clipsketch.v1.SketchService"), timeout=5)
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+    database = ProtoReflectionDescriptorDatabase(channel)
+    services = set(database.get_services())
+    assert {"clipsketch.v1.SketchService", "grpc.health.v1.Health"} <= services
+    method_names = [m.name for m in database.FindFileContainingSymbol("clipsketch.v1.SketchService").service[0].method]
+    assert method_names == ["Sketch", "Cancel", "GetInfo"]
+    channel.close()
+
+
+def test_token_is_required_off_loopback(make_server, photo_bytes, tiny_model_configs):
+    with pytest.raises(SecurityError, match="requires a token"):
+        make_server(listen="0.0.0.0:0")
+    server = make_server(listen="0.0.0.0:0", token="s3cret")
+    address = f"127.0.0.1:{server.port}"
+    for token in (None, "wrong"):
+        with SketchClient(address, token=token) as client, pytest.raises(ServerError) as denied:
+            client.info()
+        assert denied.value.code == grpc.StatusCode.UNAUTHENTICATED
+    with SketchClient(address, token="s3cret") as client:
+        assert client.info().version == __version__
+        assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"
+
+
+def test_requests_spread_over_several_servers(make_server, photo_bytes):
+    first, second = make_server(), make_server()
+    with SketchClient([first.address, second.address]) as client:
+        for seed in range(6):
+            assert kinds(client.events(photo_bytes, seed=seed, **QUICK))[-1] == "done"
+    assert first.jobs.submitted > 0 and second.jobs.submitted > 0
+    assert first.jobs.submitted + second.jobs.submitted == 6
+
+
+def test_generated_stubs_match_the_proto():
+    result = subprocess.run([sys.executable, "-m", "clipsketch.proto.generate", "--check"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def client_factory():
+    clients = []
+
+    def make(server):
+        client = SketchClient(server.address)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
