@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-TEST_APT_PACKAGES := libcairo2
+TEST_APT_PACKAGES := libcairo2 inkscape xvfb xauth
 PHOTO ?=
 ARGS ?=
 
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[mask,test]'
+	# inkex for the extension's tests (PyPI's declares PyGObject, a source build it does not need here)
+	$(PY) -m pip install --quiet --no-deps 'inkex==1.4.1'
+	$(PY) -m pip install --quiet 'tinycss2>=1' 'cssselect>=1.2' 'pyparsing>=3'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -47,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     _add_serve_arguments(service, for_unit=True)
     service.set_defaults(run=run_service)
 
+    inkscape = commands.add_parser("inkscape", help="install the Inkscape extension for this environment")
+    inkscape.add_argument("action", choices=["install", "uninstall"])
+    inkscape.add_argument("--profile-dir", type=Path, default=None,
+                          help="Inkscape's user data directory (default: what `inkscape --user-data-directory` says)")
+    inkscape.set_defaults(run=run_inkscape)
+
     render = commands.add_parser("render", help="draw an SVG sketch with the differentiable rasterizer (PNG)")
     render.add_argument("svg", type=Path, help="SVG sketch (clipsketch's own, or any SVG with stroked paths)")
     render.add_argument("-o", "--out", type=Path, help="PNG to write (default: beside the SVG)")
@@ -255,6 +261,19 @@ def run_service(args: argparse.Namespace) -> int:
         print(service.uninstall())
     else:
         print(service.status())
+    return 0
+
+
+def run_inkscape(args: argparse.Namespace) -> int:
+    from clipsketch.inkscape_extension import install
+
+    if args.action == "install":
+        target = install.install(args.profile_dir)
+        print(f"installed the extension in {target} (Extensions → Sketch → Abstract sketch (CLIPasso)); "
+              f"restart Inkscape to see it")
+    else:
+        target = install.uninstall(args.profile_dir)
+        print(f"removed {target}" if target else "the extension was not installed there")
     return 0
 
 

@@ -1,0 +1,53 @@
+"""``clipsketch inkscape install|uninstall``: put the extension into the user's Inkscape profile.
+
+Copies the ``.inx`` and the entry script into ``<profile>/extensions/clipsketch/`` and records this
+environment's Python there, so that Inkscape's own Python can hand over to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FILES = ("clipsketch_sketch.inx", "clipsketch_sketch.py")
+FOLDER = "clipsketch"
+
+
+def default_profile_dir() -> Path:
+    """Inkscape's user data directory: ``INKSCAPE_PROFILE_DIR``, what ``inkscape --user-data-directory`` says,
+    or ``~/.config/inkscape``."""
+    if os.environ.get("INKSCAPE_PROFILE_DIR"):
+        return Path(os.environ["INKSCAPE_PROFILE_DIR"])
+    if shutil.which("inkscape"):
+        try:
+            answer = subprocess.run(["inkscape", "--user-data-directory"], capture_output=True, text=True,
+                                    timeout=60, check=False).stdout.strip().splitlines()
+            if answer:
+                return Path(answer[-1])
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    config = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+    return config / "inkscape"
+
+
+def install(profile_dir: Path | None = None) -> Path:
+    target = (profile_dir or default_profile_dir()) / "extensions" / FOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        shutil.copy2(HERE / name, target / name)
+    (target / "clipsketch_sketch.py").chmod(0o755)
+    (target / "clipsketch_env.json").write_text(json.dumps({"python": sys.executable}, indent=1) + "\n")
+    return target
+
+
+def uninstall(profile_dir: Path | None = None) -> Path | None:
+    target = (profile_dir or default_profile_dir()) / "extensions" / FOLDER
+    if not target.exists():
+        return None
+    shutil.rmtree(target)
+    return target
