@@ -44,6 +44,17 @@ class ServerError(Exception):
         self.code = code
 
 
+def is_loopback(address: str) -> bool:
+    """Whether ``host:port`` names a loopback address (127.0.0.0/8, ::1, localhost)."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def channel_target(servers: str | Sequence[str]) -> str:
     """A gRPC target for one address (``host:port``) or several (resolved to one ``ipv4:``/``ipv6:`` list)."""
     if isinstance(servers, str):

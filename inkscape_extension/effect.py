@@ -25,7 +25,7 @@ import inkex
 from lxml import etree
 from PIL import Image
 
-from clipsketch.client import ServerError, SketchClient
+from clipsketch.client import ServerError, SketchClient, is_loopback
 from clipsketch.inkscape_extension.placement import (
     IDENTITY,
     Affine,
@@ -33,7 +33,6 @@ from clipsketch.inkscape_extension.placement import (
     photo_to_box,
     transform_path_data,
 )
-from clipsketch.server.app import is_loopback
 
 SERVER_START_SECONDS = 180
 

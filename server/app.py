@@ -7,7 +7,6 @@ token (clients send ``authorization: Bearer TOKEN``), and TLS is available with 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import signal
@@ -21,6 +20,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from clipsketch.client import is_loopback
 from clipsketch.core.sketch import Engine
 from clipsketch.proto import sketch_pb2, sketch_pb2_grpc
 from clipsketch.server.jobs import JobQueue
@@ -33,17 +33,6 @@ TOKEN_HEADER = "authorization"
 
 class SecurityError(ValueError):
     """The listen address, token and TLS settings do not go together."""
-
-
-def is_loopback(listen: str) -> bool:
-    """Whether ``host:port`` names a loopback address (127.0.0.0/8, ::1, localhost)."""
-    host = listen.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
