@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -40,8 +39,6 @@ from clipsketch.core.svg import strokes_to_svg
 MAX_STROKES = 512
 MAX_SEEDS = 32
 MAX_ITERATIONS = 100_000
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

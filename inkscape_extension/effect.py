@@ -15,7 +15,6 @@ import io
 import os
 import subprocess
 import sys
-import time
 import urllib.parse
 import uuid
 from pathlib import Path

@@ -15,7 +15,7 @@ from clipsketch.core.optimize import OptimizerConfig, SeedTracker, SketchCancell
 from clipsketch.core.photo import frame_photo, load_photo
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.saliency import xdog_edges
-from clipsketch.core.sketch import CountDone, Engine, Finished, Progress, SketchOptions, Started
+from clipsketch.core.sketch import Engine, Finished, Progress, SketchOptions, Started
 from clipsketch.core.strokes import Strokes, random_points
 
 
@@ -25,13 +25,19 @@ def tiny_engine(tiny_model_configs):
     return Engine(backbone="clip", weights="random", loss_model="tiny-rn", saliency_model="tiny-vit", device="cpu")
 
 
-def test_optimisation_lowers_the_loss_and_draws_on_the_photos_edges(chelsea):
+def tiny_problem(photo, seeds: int, strokes: int, seed: int):
+    """A tiny RN backbone, the framed photo, its taps, and random short strokes to start from."""
     torch.manual_seed(0)
     backbone = ClipResNetTaps(create_clip_visual("tiny-rn", "random"), "tiny")
-    canvas = frame_photo(load_photo(chelsea)).image
-    start = Strokes.from_points(random_points(1, 16, 224, step=5.6, generator=torch.Generator().manual_seed(0)))
+    canvas = frame_photo(load_photo(photo)).image
+    points = random_points(seeds, strokes, 224, step=5.6, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         photo_taps = backbone(canvas)
+    return backbone, canvas, photo_taps, Strokes.from_points(points)
+
+
+def test_optimisation_lowers_the_loss_and_draws_on_the_photos_edges(chelsea):
+    backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=1, strokes=16, seed=0)
     config = OptimizerConfig(iterations=120, tolerance=0)  # no early stop: the tiny model's loss is tiny
     *steps, tracker = optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
                                        contextlib.nullcontext)
@@ -49,12 +55,7 @@ def test_optimisation_lowers_the_loss_and_draws_on_the_photos_edges(chelsea):
 
 
 def test_seeds_in_separate_passes_give_the_same_result(chelsea):
-    torch.manual_seed(0)
-    backbone = ClipResNetTaps(create_clip_visual("tiny-rn", "random"), "tiny")
-    canvas = frame_photo(load_photo(chelsea)).image
-    start = Strokes.from_points(random_points(3, 8, 224, step=5.6, generator=torch.Generator().manual_seed(1)))
-    with torch.no_grad():
-        photo_taps = backbone(canvas)
+    backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=3, strokes=8, seed=1)
     finals = []
     for per_pass in (None, 1):
         config = OptimizerConfig(iterations=4, tolerance=0, seeds_per_pass=per_pass)

@@ -12,7 +12,6 @@ import inkex
 import pytest
 from inkex.tester.inx import InxMixin
 from lxml import etree
-from PIL import Image
 
 from clipsketch.inkscape_extension.clipsketch_sketch import Sketch
 from clipsketch.inkscape_extension.placement import compose, parse_preserve_aspect_ratio, photo_to_box
