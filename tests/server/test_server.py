@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 import sys
 import threading
@@ -223,3 +224,19 @@ def client_factory():
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command to make a test certificate")
+def test_tls_with_a_token(make_server, tmp_path, photo_bytes):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    server = make_server(listen="127.0.0.1:0", token="t0ken", tls_cert=str(cert), tls_key=str(key))
+    with SketchClient(server.address, token="t0ken", tls_ca=str(cert)) as client:
+        assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"
+    with SketchClient(server.address, token="t0ken") as plaintext, pytest.raises(ServerError) as refused:
+        plaintext.info()  # a plaintext client cannot talk to a TLS server
+    assert refused.value.code == grpc.StatusCode.UNAVAILABLE
+    with pytest.raises(SecurityError, match="both"):
+        make_server(tls_cert=str(cert))
