@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -17,6 +18,7 @@ def test_sketch_writes_svgs_pngs_and_a_contact_sheet(tmp_path, chelsea):
         [sys.executable, "-m", "clipsketch.cli", "sketch", str(photo), "--strokes", "4", "8",
          "--iterations", "4", "--seeds", "2", "--out", str(out)],
         capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1"),  # no CLIP weights, whatever the network
     )
     assert result.returncode == 0, result.stderr
     assert "offline backbone" in result.stderr  # said plainly: no CLIP weights here

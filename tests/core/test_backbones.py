@@ -47,11 +47,16 @@ def test_offline_backbone_has_real_imagenet_weights(chelsea):
 
 def test_missing_clip_weights_fail_fast_with_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(tmp_path))  # an empty Hugging Face cache
+    monkeypatch.setattr(backbones, "HUB_HOST", ("127.0.0.1", 9))  # a hub that does not answer, network or not
     backbones.hub_reachable.cache_clear()
     start = time.monotonic()
-    with pytest.raises(WeightsUnavailable, match=r"RN101-quickgelu/openai.*--clip-weights"):
+    with pytest.raises(WeightsUnavailable, match=r"RN101-quickgelu/openai.*unreachable.*--clip-weights"):
         resolve_clip_checkpoint("RN101-quickgelu", "openai")
     assert time.monotonic() - start < backbones.HUB_PROBE_SECONDS + 2
+    backbones.hub_reachable.cache_clear()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline mode is honoured without probing
+    with pytest.raises(WeightsUnavailable, match="not cached"):
+        resolve_clip_checkpoint("RN101-quickgelu", "openai")
     with pytest.raises(WeightsUnavailable, match="does not exist"):
         resolve_clip_checkpoint("RN101-quickgelu", "openai", tmp_path / "missing.pt")
 

@@ -134,7 +134,9 @@ def test_early_stop_after_two_unchanged_evaluations():
     assert tracker.record(30, torch.tensor([1.0, 0.5]), points, config)  # every seed has stalled twice
 
 
-def test_without_clip_weights_auto_falls_back_to_the_offline_backbone_and_says_so(chelsea):
+def test_without_clip_weights_auto_falls_back_to_the_offline_backbone_and_says_so(chelsea, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path))  # no cached weights, and no download, whatever the network
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(WeightsUnavailable, match="not cached"):
         Engine(backbone="clip")
     engine = Engine(backbone="auto")

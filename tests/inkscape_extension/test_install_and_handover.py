@@ -90,6 +90,8 @@ def test_starts_a_local_server_when_none_answers(tmp_path, photo_bytes, monkeypa
     from clipsketch.inkscape_extension.clipsketch_sketch import Sketch
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # the started server uses the offline backbone,
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # whatever the network
     address = f"127.0.0.1:{free_port()}"
     drawing = tmp_path / "drawing.svg"
     drawing.write_text(f'<svg xmlns="{SVG}" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 451 300">'
