@@ -87,12 +87,11 @@ def strokes_to_svg(
     etree.SubElement(etree.SubElement(root, f"{{{SVG_NS}}}metadata"), f"{{{CLIPSKETCH_NS}}}sketch", attrib=facts)
     group = etree.SubElement(root, f"{{{SVG_NS}}}g", attrib={"id": "sketch"})
     for k, (control, width, color) in enumerate(zip(points, widths, colors)):
-        coords = [_num(v, decimals) for v in control.reshape(-1)]
         attrib = {
             "id": f"stroke-{k}",
-            "d": "M {} {} C {} {} {} {} {} {}".format(*coords),
+            "d": path_data(control.reshape(-1).tolist(), decimals),
             "fill": "none",
-            "stroke": "#{:02x}{:02x}{:02x}".format(*(int(round(c * 255)) for c in color[:3])),
+            "stroke": hex_color(color[:3]),
             "stroke-width": _num(width, decimals),
             "stroke-linecap": "round",
             "stroke-linejoin": "round",
@@ -101,6 +100,16 @@ def strokes_to_svg(
             attrib["stroke-opacity"] = _num(color[3], 4)
         etree.SubElement(group, f"{{{SVG_NS}}}path", attrib=attrib)
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
+
+
+def path_data(control: list[float], decimals: int = 3) -> str:
+    """``M x0 y0 C x1 y1 x2 y2 x3 y3`` for the 8 coordinates of one cubic stroke."""
+    return "M {} {} C {} {} {} {} {} {}".format(*(_num(v, decimals) for v in control))
+
+
+def hex_color(rgb) -> str:
+    """``#rrggbb`` for an RGB triple in 0..1."""
+    return "#{:02x}{:02x}{:02x}".format(*(int(round(float(c) * 255)) for c in rgb))
 
 
 def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> ImportedSketch:

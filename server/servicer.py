@@ -35,6 +35,7 @@ from clipsketch.core.sketch import (
     Started,
 )
 from clipsketch.core.strokes import Strokes
+from clipsketch.core.svg import hex_color, path_data
 from clipsketch.proto import sketch_pb2 as pb
 from clipsketch.proto import sketch_pb2_grpc
 from clipsketch.server.jobs import Job, JobQueue, QueueFull, end_marker
@@ -323,9 +324,8 @@ def paths_of(strokes: Strokes, frame: Frame) -> list[pb.Path]:
     colors = strokes.colors[0].detach().cpu().tolist()
     paths = []
     for control, width, color in zip(points, widths, colors):
-        d = "M {:.3f} {:.3f} C {:.3f} {:.3f} {:.3f} {:.3f} {:.3f} {:.3f}".format(*(v for p in control for v in p))
-        hex_color = "#{:02x}{:02x}{:02x}".format(*(round(c * 255) for c in color[:3]))
-        paths.append(pb.Path(d=d, width=width, color=hex_color, opacity=color[3]))
+        d = path_data([v for point in control for v in point])
+        paths.append(pb.Path(d=d, width=width, color=hex_color(color[:3]), opacity=color[3]))
     return paths
 
 
