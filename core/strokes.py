@@ -75,9 +75,6 @@ class Strokes:
             colors=self.colors.detach().clone().requires_grad_(colors),
         )
 
-    def detach(self) -> Strokes:
-        return replace(self, points=self.points.detach(), widths=self.widths.detach(), colors=self.colors.detach())
-
     def to(self, device: torch.device | str) -> Strokes:
         return replace(self, points=self.points.to(device), widths=self.widths.to(device), colors=self.colors.to(device))
 
