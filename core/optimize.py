@@ -40,6 +40,9 @@ class OptimizerConfig:
     patience: int = 2
     seeds_per_pass: int | None = None
     """Seeds per backbone pass (None: all); fewer hold less memory at the same results."""
+    bounds: tuple[float, float, float, float] | None = None
+    """``(left, top, right, bottom)`` canvas pixels that hold every control point (the photo inside its frame):
+    points are projected into it after every step, so each Bézier stays inside (convex hull). None: no bound."""
 
     def __post_init__(self) -> None:
         if self.iterations <= 0:
@@ -164,7 +167,18 @@ def optimize_strokes(
         if finished:
             break
         optimizer.step()
+        if config.bounds is not None:
+            with torch.no_grad():
+                clamp_points(strokes.points, config.bounds)
     yield tracker
+
+
+def clamp_points(points: torch.Tensor, bounds: tuple[float, float, float, float]) -> torch.Tensor:
+    """Project control points ``[..., 2]`` (pixels) into ``bounds = (left, top, right, bottom)``, in place."""
+    left, top, right, bottom = bounds
+    points[..., 0].clamp_(left, right)
+    points[..., 1].clamp_(top, bottom)
+    return points
 
 
 def _join_taps(unaugmented: Taps, augmented: Taps | None) -> Taps:

@@ -30,7 +30,7 @@ from clipsketch.core.backbones import (
 )
 from clipsketch.core.frame import Frame
 from clipsketch.core.losses import LossConfig
-from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Step, optimize_strokes
+from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Step, clamp_points, optimize_strokes
 from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
 from clipsketch.core.saliency import initial_points, upsample_attention, xdog_edges
 from clipsketch.core.strokes import Strokes, default_width
@@ -81,9 +81,10 @@ class SketchOptions:
         if not 0 <= self.margin <= 1:
             raise ValueError(f"margin must be within 0..1, got {self.margin}")
 
-    def optimizer(self, seeds_per_pass: int | None) -> OptimizerConfig:
+    def optimizer(self, seeds_per_pass: int | None,
+                  bounds: tuple[float, float, float, float] | None = None) -> OptimizerConfig:
         return OptimizerConfig(iterations=self.iterations, learning_rate=self.learning_rate,
-                               seeds_per_pass=seeds_per_pass)
+                               seeds_per_pass=seeds_per_pass, bounds=bounds)
 
 
 @dataclass
@@ -247,12 +248,13 @@ class Engine:
         results: dict[int, CountResult] = {}
         width = options.width if options.width is not None else default_width(options.canvas_size)
         seeds = [options.seed + k for k in range(options.seeds)]
+        bounds = photo_bounds(framed.frame)
         for count in options.strokes:
-            points = initial_points(saliency, count, seeds, options.canvas_size).to(self.device)
+            points = clamp_points(initial_points(saliency, count, seeds, options.canvas_size), bounds).to(self.device)
             start = Strokes.from_points(points, width, options.color, options.canvas_size)
             tracker: SeedTracker | None = None
             steps = optimize_strokes(start, canvas, photo_taps, self.backbone, options.loss,
-                                     options.optimizer(self.seeds_per_pass), self.autocast, cancel,
+                                     options.optimizer(self.seeds_per_pass, bounds), self.autocast, cancel,
                                      augmentation_seed=options.seed + count)
             for item in steps:
                 if isinstance(item, Step):
@@ -294,6 +296,14 @@ class Engine:
         })
         return CountResult(count, strokes, frame, svg, loss, seeds[winner], tracker.history[winner],
                            {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)})
+
+
+def photo_bounds(frame: Frame) -> tuple[float, float, float, float]:
+    """The photo's rectangle on the canvas, ``(left, top, right, bottom)`` in canvas pixels: strokes stay in it,
+    so that placed over the photo (in a document, say) none strays into the frame's padding."""
+    corners = frame.to_canvas(torch.tensor([[0.0, 0.0], [frame.width, frame.height]], dtype=torch.float64))
+    (left, top), (right, bottom) = corners.tolist()
+    return left, top, right, bottom
 
 
 @functools.lru_cache(maxsize=4)

@@ -11,7 +11,7 @@ from scipy.ndimage import distance_transform_edt
 
 from clipsketch.core.backbones import ClipResNetTaps, WeightsUnavailable, create_clip_visual
 from clipsketch.core.losses import LossConfig
-from clipsketch.core.optimize import OptimizerConfig, SeedTracker, SketchCancelled, optimize_strokes
+from clipsketch.core.optimize import OptimizerConfig, SeedTracker, SketchCancelled, clamp_points, optimize_strokes
 from clipsketch.core.photo import frame_photo, load_photo
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.saliency import xdog_edges
@@ -145,3 +145,24 @@ def test_without_clip_weights_auto_falls_back_to_the_offline_backbone_and_says_s
     result = engine.sketch(chelsea, SketchOptions(strokes=(4,), iterations=2, seeds=1))
     facts = etree.fromstring(result.sketches[4].svg.encode()).find(".//{urn:clipsketch:sketch:1}sketch").attrib
     assert facts["model"] == "offline:efficientnet_lite0/imagenet" and "CLIP weights were unavailable" in facts["note"]
+
+
+def test_strokes_stay_on_the_photo_not_in_the_frames_padding(tiny_engine, chelsea):
+    """A wide photo leaves padding above and below it on the square canvas; no control point may end up there,
+    so a sketch placed over the photo (in a document) never strays off it."""
+    bounds = (10.0, 40.0, 200.0, 180.0)
+    backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=2, strokes=12, seed=3)
+    clamp_points(start.points, bounds)
+    *steps, tracker = optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(),
+                                       OptimizerConfig(iterations=30, tolerance=0, bounds=bounds),
+                                       contextlib.nullcontext)
+    for points in [tracker.best_points] + [step.best.points for step in steps]:
+        xs, ys = points[..., 0], points[..., 1]
+        assert ((xs >= 10) & (xs <= 200) & (ys >= 40) & (ys <= 180)).all()
+
+    result = tiny_engine.sketch(chelsea, SketchOptions(strokes=(8,), iterations=20, seeds=2, mask=False))
+    sketch = result.sketches[8]
+    points = sketch.frame.to_target(sketch.strokes.points)
+    height, width = chelsea.shape[:2]
+    assert points[..., 0].min() >= -1e-3 and points[..., 0].max() <= width + 1e-3
+    assert points[..., 1].min() >= -1e-3 and points[..., 1].max() <= height + 1e-3
