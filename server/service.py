@@ -17,9 +17,35 @@ from pathlib import Path
 UNIT_NAME = "clipsketch.service"
 
 
+# ``python -c`` puts the working directory first on sys.path; dropping it keeps a folder named ``clipsketch``
+# there (a clone of the repository, Inkscape's extension folder) from shadowing the installed package.
+_SAFE_MAIN = "import sys; del sys.path[0]; from clipsketch.cli import main; sys.exit(main())"
+
+
+def serve_command(python: str | None = None) -> list[str]:
+    """The command that runs ``clipsketch …`` in the environment of ``python`` (default: this one) whatever the
+    working directory holds: the environment's ``clipsketch`` script when it has one (its own folder comes first
+    on sys.path, not the working directory's), else ``python -c`` without the working directory."""
+    python = python or sys.executable
+    script = Path(python).parent / "clipsketch"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [python, "-c", _SAFE_MAIN]
+
+
+def serve_environment(environment: dict[str, str] | None = None) -> dict[str, str]:
+    """``environment`` (default: this process's) without what a host program adds that could shadow the
+    installed package: ``PYTHONPATH`` (Inkscape puts its extension folders there) and ``PYTHONHOME``."""
+    cleaned = dict(os.environ if environment is None else environment)
+    for name in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"):
+        cleaned.pop(name, None)
+    return cleaned
+
+
 def unit_text(serve_arguments: list[str], executable: str | None = None) -> str:
-    """The unit file: ``clipsketch serve`` with ``serve_arguments``, run by this environment's Python."""
-    command = [executable or sys.executable, "-m", "clipsketch.cli", "serve", "--preload", *serve_arguments]
+    """The unit file: ``clipsketch serve`` with ``serve_arguments``, run in this environment (see
+    :func:`serve_command`)."""
+    command = [*serve_command(executable), "serve", "--preload", *serve_arguments]
     return "\n".join([
         "[Unit]",
         "Description=clipsketch sketching server (gRPC)",

@@ -104,13 +104,14 @@ def test_service_unit(tmp_path):
          str(token_file)], capture_output=True, text=True, env=env, timeout=120, check=True,
     ).stdout
     assert "Restart=on-failure" in printed and "StandardError=journal" in printed
-    assert f"{sys.executable} -m clipsketch.cli serve --preload --listen 0.0.0.0:50051" in printed
+    script = Path(sys.executable).parent / "clipsketch"
+    assert f"ExecStart={script} serve --preload --listen 0.0.0.0:50051" in printed
     assert f"--token-file {token_file}" in printed and "s3cret" not in printed
     installed = subprocess.run([sys.executable, "-m", "clipsketch.cli", "service", "install"], capture_output=True,
                                text=True, env=env, timeout=120)
     assert installed.returncode == 0, installed.stderr
     unit = tmp_path / "systemd" / "user" / "clipsketch.service"
-    assert unit.exists() and "clipsketch.cli serve" in unit.read_text()
+    assert unit.exists() and f"{script} serve" in unit.read_text()
     if shutil.which("systemd-analyze"):  # systemd's own checks of the unit, without a running systemd
         verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
         assert verify.returncode == 0, verify.stderr
@@ -123,3 +124,25 @@ def test_service_unit(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "clipsketch.cli", "service", "print", "--token", "x"],
                              capture_output=True, text=True, env=env, timeout=120)
     assert refused.returncode == 2 and "--token-file" in refused.stderr
+
+
+@pytest.mark.parametrize("beside_python", [True, False], ids=["console-script", "python-c"])
+def test_server_command_is_not_shadowed_by_a_clipsketch_folder(tmp_path, beside_python):
+    """A working directory or PYTHONPATH entry holding a ``clipsketch/`` folder (Inkscape's extension folder, a
+    clone of the repository) must not replace the installed package for the server's command."""
+    from clipsketch.server.service import serve_command, serve_environment
+
+    (tmp_path / "clipsketch").mkdir()
+    (tmp_path / "clipsketch" / "clipsketch_sketch.py").write_text("")
+    command = serve_command() if beside_python else serve_command(str(tmp_path / "python"))
+    if not beside_python:
+        assert command[:2] == [str(tmp_path / "python"), "-c"]
+        command[0] = sys.executable
+    environment = serve_environment(dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert "PYTHONPATH" not in environment
+    shadowed = subprocess.run([sys.executable, "-m", "clipsketch.cli", "--version"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+    assert shadowed.returncode != 0  # the trap itself, so this test proves something
+    run = subprocess.run([*command, "--version"], cwd=tmp_path, env=environment, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and run.stdout.startswith("clipsketch "), run.stderr
