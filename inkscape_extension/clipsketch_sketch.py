@@ -37,6 +37,7 @@ class Sketch(inkex.EffectExtension):
         pars.add_argument("--stroke_width", type=float, default=2.0, help="stroke width in px")
         pars.add_argument("--stroke_color", type=inkex.Color, default=inkex.Color("black"))
         pars.add_argument("--server", default="127.0.0.1:50051")
+        pars.add_argument("--token_file", default="", help="file holding the server's token (remote servers)")
         pars.add_argument("--start_server", type=inkex.Boolean, default=True)
         pars.add_argument("--show_progress", type=inkex.Boolean, default=True)
 
@@ -48,7 +49,7 @@ class Sketch(inkex.EffectExtension):
 
 def fail(message):
     sys.stderr.write(message + "\n")  # Inkscape shows this in a dialog
-    sys.exit(1)
+    sys.exit(1)  # Inkscape 1.x reads no exit status, but a failure is one
 
 
 def recorded_interpreter():

@@ -2,38 +2,26 @@
 
 The inkex glue is the entry script ``clipsketch_sketch.py`` (its ``Sketch`` class declares the parameters); once it
 has handed over to the clipsketch environment, ``Sketch.effect`` calls :func:`sketch_selection`. For every selected
-``<image>`` (embedded ``data:`` URI or linked file), it streams a job from the server and inserts one layer per
-stroke count, "Sketch – 16 strokes", holding real ``<path>`` elements placed exactly over the image (its box,
-``preserveAspectRatio`` and composed transform baked into the coordinates); the stroke width is the one asked
-for, in document units. The rest of the document is untouched. Failures end with ``inkex.AbortExtension``.
+``<image>`` (embedded ``data:`` URI or linked file, see :mod:`.pictures`), it streams a job from the server and
+inserts one layer per stroke count, "Sketch – <image> – 16 strokes", holding real ``<path>`` elements placed
+exactly over the image (see :mod:`.placement`); the stroke width is the one asked for, in px of the page. The rest
+of the document is untouched. Failures end with ``inkex.AbortExtension`` (a message for the user, exit status 1).
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import os
-import subprocess
-import sys
-import urllib.parse
+import socket
 import uuid
 from pathlib import Path
 
 import grpc
 import inkex
-from lxml import etree
-from PIL import Image
 
 from clipsketch.client import ServerError, SketchClient, is_loopback
-from clipsketch.inkscape_extension.placement import (
-    IDENTITY,
-    Affine,
-    compose,
-    photo_to_box,
-    transform_path_data,
-)
-
-SERVER_START_SECONDS = 180
+from clipsketch.inkscape_extension.local_server import LocalServerFailed, start_local_server
+from clipsketch.inkscape_extension.pictures import PictureUnavailable, image_href, read_picture
+from clipsketch.inkscape_extension.placement import photo_to_document, place_path
 
 
 class SketchCancelledByUser(Exception):
@@ -49,7 +37,11 @@ class SelectionSketcher:
     def __init__(self, extension: inkex.EffectExtension):
         self.svg = extension.svg
         self.options = extension.options
-        self.svg_path = extension.svg_path
+        # where linked pictures are looked for: Inkscape's temporary copy's folder (it rewrites relative hrefs
+        # against it), then the document's own folder, then the working directory
+        copy = self.options.input_file if isinstance(self.options.input_file, str) else None
+        self.folders = [os.path.dirname(os.path.abspath(copy)) if copy else None, extension.svg_path(),
+                        os.getcwd()]
 
     def effect(self) -> None:
         counts = parse_counts(self.options.strokes)
@@ -58,7 +50,7 @@ class SelectionSketcher:
         images = [element for element in self.svg.selection.values() if isinstance(element, inkex.Image)]
         if not images:
             raise inkex.AbortExtension("The selection holds no image: select a raster picture (an <image>).")
-        photos = [(image, self.photo_bytes(image)) for image in images]
+        photos = [(image, self.photo_bytes(image)) for image in images]  # every picture read before any work
         client = self.connect()
         try:
             for image, photo in photos:
@@ -66,86 +58,58 @@ class SelectionSketcher:
         finally:
             client.close()
 
-    # --- the image ---------------------------------------------------------------------------------------------
-
     def photo_bytes(self, image: inkex.Image) -> bytes:
-        """The encoded picture of ``image``: its data URI, or the linked file (relative to the document)."""
-        href = image.get("xlink:href") or image.get("href") or ""
-        label = image.get_id()
-        if href.startswith("data:"):
-            header, _, payload = href.partition(",")
-            try:
-                return base64.b64decode(payload) if ";base64" in header else urllib.parse.unquote_to_bytes(payload)
-            except ValueError:
-                raise inkex.AbortExtension(f"Image {label}: its embedded data is not valid base64.") from None
-        if not href:
-            raise inkex.AbortExtension(f"Image {label} has no picture (no href).")
-        path = Path(urllib.parse.unquote(href[7:] if href.startswith("file://") else href)).expanduser()
-        if not path.is_absolute():
-            folder = self.svg_path() or os.getcwd()
-            path = Path(folder) / path
         try:
-            return path.read_bytes()
-        except OSError as error:
-            raise inkex.AbortExtension(f"Image {label}: cannot read the linked file {path} ({error.strerror}).") \
-                from None
-
-    def placement(self, image: inkex.Image, photo_size: tuple[int, int]) -> Affine:
-        """Photo pixels → document user units for ``image``."""
-        box = tuple(self.svg.unittouu(image.get(name) or "0") for name in ("x", "y", "width", "height"))
-        if box[2] <= 0 or box[3] <= 0:  # no size given: the picture's own pixel size (as SVG says)
-            box = (box[0], box[1], float(photo_size[0]), float(photo_size[1]))
-        return compose(composed_transform(image), photo_to_box(photo_size, box, image.get("preserveAspectRatio")))
+            return read_picture(image_href(image), [folder for folder in self.folders if folder])
+        except PictureUnavailable as error:
+            raise inkex.AbortExtension(f"Image {image_name(image)}: {error}.") from None
 
     # --- the server --------------------------------------------------------------------------------------------
 
     def connect(self) -> SketchClient:
         """A client of a serving server; starts a local one if allowed and nothing listens."""
         address = self.options.server.strip()
-        client = SketchClient(address)
+        host, port = split_address(address)
+        local = is_loopback(address)
+        if not local:
+            try:
+                socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+            except (socket.gaierror, UnicodeError):
+                raise inkex.AbortExtension(
+                    f"The server name {host!r} cannot be found (DNS lookup failed). Check the address on the "
+                    "Server tab, and that this computer is on the network that knows that name.") from None
+        client = SketchClient(address, token=self.token())
         try:
             client.info()
             return client
         except ServerError as error:
-            if error.code != grpc.StatusCode.UNAVAILABLE:
-                client.close()
-                raise inkex.AbortExtension(f"The clipsketch server at {address} refused: {error}") from None
-        if not (self.options.start_server and is_loopback(address)):
+            if error.code == grpc.StatusCode.UNAVAILABLE and local and self.options.start_server:
+                try:
+                    start_local_server(client, address)
+                    return client
+                except LocalServerFailed as failure:
+                    client.close()
+                    raise inkex.AbortExtension(f"Could not start a local clipsketch server: {failure}") from None
             client.close()
-            raise inkex.AbortExtension(
-                f"No clipsketch server answers at {address}. Start one with `clipsketch serve --listen {address}` "
-                "(or `clipsketch service install`), or tick 'Start a local server'.")
-        self.start_server(address)
-        try:
-            client.wait_until_serving(SERVER_START_SECONDS)
-        except ServerError as error:
-            client.close()
-            log = server_log_path()
-            raise inkex.AbortExtension(f"Started `clipsketch serve` at {address}, but it did not become ready: "
-                                       f"{error}. See its log: {log}") from None
-        return client
+            raise inkex.AbortExtension(connection_problem(address, error, local)) from None
 
-    @staticmethod
-    def start_server(address: str) -> None:
-        log = server_log_path()
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as output:
-            subprocess.Popen([sys.executable, "-m", "clipsketch.cli", "serve", "--listen", address],
-                             stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True)
+    def token(self) -> str | None:
+        name = (getattr(self.options, "token_file", "") or "").strip()
+        if not name:
+            return None
+        try:
+            return Path(name).expanduser().read_text(encoding="utf-8").strip() or None
+        except OSError as error:
+            raise inkex.AbortExtension(f"Cannot read the token file {name} ({error.strerror}).") from None
 
     # --- one image ---------------------------------------------------------------------------------------------
 
     def sketch_image(self, client: SketchClient, image: inkex.Image, photo: bytes, counts: list[int]) -> None:
-        try:
-            size = Image.open(io.BytesIO(photo)).size
-        except Exception:  # PIL raises many types for unreadable data
-            raise inkex.AbortExtension(f"Image {image.get_id()}: the picture cannot be read as an image.") from None
-        affine = self.placement(image, size)
         request_id = uuid.uuid4().hex
+        color = str(self.options.stroke_color.to_rgb())
         request = dict(strokes=counts, iterations=self.options.iterations, seeds=self.options.seeds,
-                       mask=self.options.mask, stroke_color=str(self.options.stroke_color.to_rgb()),
-                       preview_every=10, request_id=request_id)
-        window = open_progress_window(self.options.show_progress, image.get_id())
+                       mask=self.options.mask, stroke_color=color, preview_every=10, request_id=request_id)
+        window = open_progress_window(self.options.show_progress, image_name(image), photo, counts, color)
         results = []
         try:
             events = client.events(photo, **request)
@@ -157,16 +121,23 @@ class SelectionSketcher:
         except ServerError as error:
             if error.code == grpc.StatusCode.CANCELLED:
                 raise inkex.AbortExtension(f"The sketch was cancelled ({error}); nothing was added.") from None
+            if error.code == grpc.StatusCode.INVALID_ARGUMENT:
+                raise inkex.AbortExtension(f"Image {image_name(image)}: the clipsketch server refused the sketch: "
+                                           f"{error}") from None
             raise inkex.AbortExtension(f"The clipsketch server refused the sketch: {error}") from None
-        width = self.svg.unittouu(f"{self.options.stroke_width}px")
+        width = self.svg.viewport_to_unit(f"{self.options.stroke_width}px")
         for result in results:
-            self.add_layer(image, result, affine, width)
+            self.add_layer(image, result, width)
 
-    def add_layer(self, image: inkex.Image, result, affine: Affine, width: float) -> None:
-        layer = self.svg.add(inkex.Layer.new(f"Sketch – {result.strokes} strokes"))
+    def add_layer(self, image: inkex.Image, result, width: float) -> None:
+        """One layer of ``result``'s paths over ``image`` (placed by the photo size the server answered with: the
+        EXIF-rotated picture, as Inkscape draws it)."""
+        transform = photo_to_document(image, (result.photo_width, result.photo_height))
+        name = image_name(image)
+        layer = self.svg.add(inkex.Layer.new(f"Sketch – {name} – {result.strokes} strokes"))
         layer.set("id", self.svg.get_unique_id(f"sketch-{result.strokes}-"))
-        for index, path in enumerate(result.paths):
-            element = inkex.PathElement.new(path=transform_path_data(path.d, affine))
+        for path in result.paths:
+            element = inkex.PathElement.new(path=place_path(path.d, transform))
             element.set("id", self.svg.get_unique_id(f"{image.get_id()}-stroke-"))
             element.style = inkex.Style({
                 "fill": "none", "stroke": path.color, "stroke-width": f"{width:.4g}",
@@ -174,17 +145,38 @@ class SelectionSketcher:
             layer.add(element)
 
 
-def composed_transform(element) -> Affine:
-    """The element's transform and its ancestors', read from the attributes without rewriting them."""
-    affine = IDENTITY
-    node = element
-    while node is not None:
-        text = etree.ElementBase.get(node, "transform")  # inkex's own get() would normalise the attribute
-        if text:
-            (a, c, e), (b, d, f) = inkex.Transform(text).matrix
-            affine = compose((a, b, c, d, e, f), affine)
-        node = node.getparent()
-    return affine
+def image_name(image: inkex.Image) -> str:
+    """What the user calls the image: its label (Objects panel), else its id."""
+    return (image.label or "").strip() or image.get_id()
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise inkex.AbortExtension(f"The server address {address!r} is not host:port (e.g. 127.0.0.1:50051).")
+    return host, int(port)
+
+
+def connection_problem(address: str, error: ServerError, local: bool) -> str:
+    """What to tell the user when the server at ``address`` did not answer ``GetInfo`` with ``error``."""
+    if error.code == grpc.StatusCode.UNAUTHENTICATED:
+        return (f"The clipsketch server at {address} wants a token: put it in a file and give that file on the "
+                "Server tab (Token file).")
+    if error.code not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return f"The clipsketch server at {address} refused: {error}"
+    text = str(error).lower()
+    why = ("connection refused" if "refused" in text else
+           "timed out" if error.code == grpc.StatusCode.DEADLINE_EXCEEDED or "timeout" in text or "timed out" in text
+           else "unreachable")
+    if local:
+        return (f"No clipsketch server runs at {address} on this computer ({why}). Tick 'Start a local server if "
+                f"none is running' on the Server tab, or start one with `clipsketch serve --listen {address}` (or "
+                "`clipsketch service install`).")
+    host, port = address.rsplit(":", 1)
+    return (f"The clipsketch server at {address} does not answer ({why}). Check that `clipsketch serve --listen "
+            f"0.0.0.0:{port} --token-file FILE` runs on {host.strip('[]')}, that the address and port are right, "
+            "and that no firewall blocks the port. (A local server can only be started on this computer.)")
 
 
 def parse_counts(text: str) -> list[int]:
@@ -197,18 +189,13 @@ def parse_counts(text: str) -> list[int]:
     return counts
 
 
-def server_log_path() -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return cache / "clipsketch" / "server.log"
-
-
-def open_progress_window(wanted: bool, label: str):
+def open_progress_window(wanted: bool, label: str, photo: bytes, counts: list[int], color: str):
     """A Tk progress window when asked for and a display is there; None otherwise (batch runs, tests)."""
     if not wanted or not os.environ.get("DISPLAY"):
         return None
     try:
         from clipsketch.inkscape_extension.progress import ProgressWindow
 
-        return ProgressWindow(f"clipsketch – {label}")
+        return ProgressWindow(f"clipsketch – {label}", photo, counts, color)
     except Exception:  # no Tk, or no usable display: sketch without a window
         return None

@@ -1,7 +1,9 @@
 """``clipsketch inkscape install|uninstall``: put the extension into the user's Inkscape profile.
 
-Copies the ``.inx`` and the entry script into ``<profile>/extensions/clipsketch/`` and records this
-environment's Python there, so that Inkscape's own Python can hand over to it.
+Copies the ``.inx`` and the entry script into ``<profile>/extensions/clipsketch-extension/`` and records this
+environment's Python there, so that Inkscape's own Python can hand over to it. The folder's name is no Python
+identifier on purpose: Inkscape puts ``<profile>/extensions`` on PYTHONPATH, where a folder named ``clipsketch``
+would shadow the package (earlier versions installed there; install and uninstall remove that folder).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 FILES = ("clipsketch_sketch.inx", "clipsketch_sketch.py")
-FOLDER = "clipsketch"
+FOLDER = "clipsketch-extension"
+LEGACY_FOLDER = "clipsketch"
 
 
 def default_profile_dir() -> Path:
@@ -36,7 +39,9 @@ def default_profile_dir() -> Path:
 
 
 def install(profile_dir: Path | None = None) -> Path:
-    target = (profile_dir or default_profile_dir()) / "extensions" / FOLDER
+    extensions = (profile_dir or default_profile_dir()) / "extensions"
+    _remove_legacy(extensions)
+    target = extensions / FOLDER
     target.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copy2(HERE / name, target / name)
@@ -46,8 +51,20 @@ def install(profile_dir: Path | None = None) -> Path:
 
 
 def uninstall(profile_dir: Path | None = None) -> Path | None:
-    target = (profile_dir or default_profile_dir()) / "extensions" / FOLDER
+    extensions = (profile_dir or default_profile_dir()) / "extensions"
+    legacy = _remove_legacy(extensions)
+    target = extensions / FOLDER
     if not target.exists():
-        return None
+        return legacy
     shutil.rmtree(target)
     return target
+
+
+def _remove_legacy(extensions: Path) -> Path | None:
+    """Remove an earlier version's ``extensions/clipsketch`` folder (only if it holds just our files)."""
+    legacy = extensions / LEGACY_FOLDER
+    ours = set(FILES) | {"clipsketch_env.json", "__pycache__"}
+    if legacy.is_dir() and (legacy / FILES[0]).exists() and {p.name for p in legacy.iterdir()} <= ours:
+        shutil.rmtree(legacy)
+        return legacy
+    return None

@@ -1,16 +1,18 @@
-"""Where a sketch goes: the affine map from the photo's pixels to the document's user units.
+"""Where a sketch goes: the transform from the photo's pixels to the document's user units, and back.
 
-An ``<image>`` draws a ``photo_width × photo_height`` raster into its ``x, y, width, height`` box as
-``preserveAspectRatio`` says (default ``xMidYMid meet``), and then through its composed transform (its own and its
-ancestors'). A sketch whose coordinates are photo pixels lands exactly on the image when its points go through
-the same two steps. Plain numbers in, a 2×3 affine ``(a, b, c, d, e, f)`` out (SVG's ``matrix`` order:
-``x' = a x + c y + e``, ``y' = b x + d y + f``).
+An ``<image>`` draws a ``photo_width × photo_height`` raster (EXIF orientation applied, as Inkscape draws it) into
+its ``x, y, width, height`` box as ``preserveAspectRatio`` says (default ``xMidYMid meet``), and then through its
+composed transform (its own and its ancestors', up to but not including the root ``<svg>``, whose viewBox maps
+user units to the page and applies to the new layers too). The box's numbers are user units when unitless (mm in
+Inkscape's default A4 document), and CSS lengths otherwise (``2mm`` is 7.56 user units, as SVG says). A sketch
+whose coordinates are photo pixels lands exactly on the image when its points go through the same two steps.
 """
 
 from __future__ import annotations
 
-Affine = tuple[float, float, float, float, float, float]
-IDENTITY: Affine = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+import inkex
+from lxml import etree
+
 _ALIGNS = {"min": 0.0, "mid": 0.5, "max": 1.0}
 
 
@@ -35,8 +37,8 @@ def parse_preserve_aspect_ratio(value: str | None) -> tuple[str, float, float]:
 
 
 def photo_to_box(photo_size: tuple[float, float], box: tuple[float, float, float, float],
-                 preserve_aspect_ratio: str | None = None) -> Affine:
-    """Affine from photo pixels to the image's user space for a ``box = (x, y, width, height)``."""
+                 preserve_aspect_ratio: str | None = None) -> inkex.Transform:
+    """Photo pixels → the image's user space, for a ``box = (x, y, width, height)`` in user units."""
     photo_width, photo_height = photo_size
     x, y, width, height = box
     if photo_width <= 0 or photo_height <= 0 or width <= 0 or height <= 0:
@@ -44,40 +46,41 @@ def photo_to_box(photo_size: tuple[float, float], box: tuple[float, float, float
     mode, x_align, y_align = parse_preserve_aspect_ratio(preserve_aspect_ratio)
     scale_x, scale_y = width / photo_width, height / photo_height
     if mode == "none":
-        return (scale_x, 0.0, 0.0, scale_y, x, y)
+        return inkex.Transform((scale_x, 0.0, 0.0, scale_y, x, y))
     scale = min(scale_x, scale_y) if mode == "meet" else max(scale_x, scale_y)
-    return (scale, 0.0, 0.0, scale, x + (width - photo_width * scale) * x_align,
-            y + (height - photo_height * scale) * y_align)
+    return inkex.Transform((scale, 0.0, 0.0, scale, x + (width - photo_width * scale) * x_align,
+                            y + (height - photo_height * scale) * y_align))
 
 
-def compose(outer: Affine, inner: Affine) -> Affine:
-    """``outer ∘ inner``: apply ``inner`` first."""
-    a1, b1, c1, d1, e1, f1 = outer
-    a2, b2, c2, d2, e2, f2 = inner
-    return (a1 * a2 + c1 * b2, b1 * a2 + d1 * b2, a1 * c2 + c1 * d2, b1 * c2 + d1 * d2,
-            a1 * e2 + c1 * f2 + e1, b1 * e2 + d1 * f2 + f1)
+def image_box(image: inkex.Image, photo_size: tuple[float, float]) -> tuple[float, float, float, float]:
+    """The image's ``(x, y, width, height)`` in its user units; a missing or zero size is the picture's own
+    size in pixels (CSS px are user units there)."""
+    x, y, width, height = image.left, image.top, image.width, image.height
+    if width <= 0 or height <= 0:
+        width, height = float(photo_size[0]), float(photo_size[1])
+    return x, y, width, height
 
 
-def apply(affine: Affine, x: float, y: float) -> tuple[float, float]:
-    a, b, c, d, e, f = affine
-    return a * x + c * y + e, b * x + d * y + f
+def composed_transform(element: inkex.BaseElement) -> inkex.Transform:
+    """The element's transform and its ancestors', below the root ``<svg>``; read without touching the
+    attributes (inkex's ``composed_transform`` rewrites the ancestors' ``transform`` text)."""
+    transform = inkex.Transform()
+    node = element
+    while node is not None and node.getparent() is not None:
+        text = etree.ElementBase.get(node, "transform")
+        if text:
+            transform = inkex.Transform(text) @ transform
+        node = node.getparent()
+    return transform
 
 
-def transform_path_data(d: str, affine: Affine, decimals: int = 3) -> str:
-    """Map the absolute ``M x y C x y x y x y`` path data the server sends through ``affine`` (exact for
-    Béziers: affine maps commute with their control points)."""
-    words = d.replace(",", " ").split()
-    out, numbers = [], []
-    for word in words + ["END"]:
-        if word.isalpha() or word == "END":
-            for k in range(0, len(numbers) - 1, 2):
-                px, py = apply(affine, numbers[k], numbers[k + 1])
-                out += [f"{px:.{decimals}f}", f"{py:.{decimals}f}"]
-            numbers = []
-            if word != "END":
-                if word not in ("M", "C", "L"):
-                    raise ValueError(f"unexpected path command {word!r}: expected absolute M, L and C")
-                out.append(word)
-        else:
-            numbers.append(float(word))
-    return " ".join(out)
+def photo_to_document(image: inkex.Image, photo_size: tuple[float, float]) -> inkex.Transform:
+    """Photo pixels → the document's root user units (where new layers live) for ``image``."""
+    box = image_box(image, photo_size)
+    return composed_transform(image) @ photo_to_box(photo_size, box, image.get("preserveAspectRatio"))
+
+
+def place_path(d: str, transform: inkex.Transform) -> str:
+    """Path data in photo pixels mapped through ``transform`` (exact for Béziers: affine maps commute with
+    their control points)."""
+    return str(inkex.Path(d).transform(transform))

@@ -14,7 +14,12 @@ from inkex.tester.inx import InxMixin
 from lxml import etree
 
 from clipsketch.inkscape_extension.clipsketch_sketch import Sketch
-from clipsketch.inkscape_extension.placement import compose, parse_preserve_aspect_ratio, photo_to_box
+from clipsketch.inkscape_extension.placement import (
+    composed_transform,
+    parse_preserve_aspect_ratio,
+    photo_to_box,
+    photo_to_document,
+)
 
 EXTENSION = Path(__file__).resolve().parents[2] / "inkscape_extension"
 SVG = "http://www.w3.org/2000/svg"
@@ -83,7 +88,8 @@ def test_layers_of_paths_are_placed_over_the_image(server, workspace, monkeypatc
     original = etree.fromstring(workspace.read_bytes())
     root = run_effect(workspace, server.address, image_id)
     added = layers(root)
-    assert [layer.get(f"{{{INKSCAPE}}}label") for layer in added] == ["Sketch – 3 strokes", "Sketch – 5 strokes"]
+    assert [layer.get(f"{{{INKSCAPE}}}label") for layer in added] == [f"Sketch – {image_id} – 3 strokes",
+                                                                      f"Sketch – {image_id} – 5 strokes"]
     for layer, count in zip(added, (3, 5)):
         paths = list(layer.iter(f"{{{SVG}}}path"))
         assert len(paths) == count
@@ -113,7 +119,66 @@ def test_letterboxed_sketch_sits_inside_the_drawn_picture(server, workspace):
 
 def test_several_images_get_their_own_layers(server, workspace):
     root = run_effect(workspace, server.address, "plain", "scaled", strokes="4")
-    assert len(layers(root)) == 2
+    assert sorted(layer.get(f"{{{INKSCAPE}}}label") for layer in layers(root)) == [
+        "Sketch – plain – 4 strokes", "Sketch – scaled – 4 strokes"]
+
+
+def test_a_layer_is_named_after_the_images_label(server, tmp_path, photo_bytes):
+    path = tmp_path / "drawing.svg"
+    path.write_text(document(photo_bytes).replace('id="plain"', 'id="plain" inkscape:label="Tom the cat"'))
+    root = run_effect(path, server.address, "plain", strokes="3")
+    assert [layer.get(f"{{{INKSCAPE}}}label") for layer in layers(root)] == ["Sketch – Tom the cat – 3 strokes"]
+
+
+def test_an_exif_rotated_jpeg_is_placed_as_inkscape_draws_it(server, tmp_path, chelsea):
+    """Inkscape draws a JPEG with its EXIF orientation applied (checked in Inkscape 1.2.2), as the server reads
+    it: a 451 × 300 JPEG tagged "turn 90°" (orientation 6) is a 300 × 451 picture that fills a 300 × 451 box.
+    Placed by the file's raw 451 × 300 size it would be squeezed into the band 125.7 < y < 325.3 instead."""
+    from PIL import Image
+
+    sideways = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(chelsea).save(sideways, "JPEG", exif=exif.tobytes())
+    data = base64.b64encode(sideways.getvalue()).decode()
+    path = tmp_path / "drawing.svg"
+    path.write_text(f'<svg xmlns="{SVG}" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 400 500">'
+                    f'<image id="turned" x="0" y="0" width="300" height="451" '
+                    f'xlink:href="data:image/jpeg;base64,{data}"/></svg>')
+    root = run_effect(path, server.address, "turned", strokes="16", iterations="3")
+    points = path_points(layers(root)[0])
+    assert all(-1 <= x <= 301 and -1 <= y <= 452 for x, y in points)
+    assert any(not 125 < y < 326 for _, y in points)
+
+
+@pytest.mark.parametrize("local, words", [(True, ["No clipsketch server runs", "connection refused",
+                                                  "Start a local server"]),
+                                          (False, ["does not answer", "connection refused", "firewall",
+                                                   "only be started on this computer"])])
+def test_connection_problems_fit_the_case(local, words):
+    """A real refused connection (nothing listens on 127.0.0.1:9), told as a local or a remote problem."""
+    from clipsketch.client import ServerError, SketchClient
+    from clipsketch.inkscape_extension.effect import connection_problem
+
+    with SketchClient("127.0.0.1:9") as client, pytest.raises(ServerError) as caught:
+        client.info()
+    message = connection_problem("127.0.0.1:9", caught.value, local)
+    assert all(word in message for word in words), message
+    assert ("Start a local server" in message) == local
+
+
+def test_an_unknown_server_name_is_named(server, workspace, capsys, monkeypatch):
+    """The DNS answer is simulated: tests send nothing off this machine, not even a DNS query."""
+    import socket
+
+    def no_such_name(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    with pytest.raises(SystemExit) as exited:
+        run_effect(workspace, server.address, "plain", server="gpu-box.example:50051")
+    assert exited.value.code != 0
+    assert "'gpu-box.example' cannot be found (DNS lookup failed)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -122,13 +187,16 @@ def test_several_images_get_their_own_layers(server, workspace):
         ((), {}, "Nothing is selected"),
         (("box",), {}, "no image"),
         (("plain",), {"server": "127.0.0.1:9"}, "clipsketch serve"),
+        (("plain",), {"server": "no-port"}, "is not host:port"),
+        (("plain",), {"server": "10.0.0.1:50051", "token_file": "/nonexistent/token"}, "Cannot read the token"),
         (("plain",), {"strokes": "0"}, "refused the sketch"),
         (("plain",), {"strokes": "many"}, "whole numbers"),
     ],
 )
 def test_errors_are_clear_messages(server, workspace, capsys, ids, options, message):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exited:
         run_effect(workspace, server.address, *ids, **options)
+    assert exited.value.code != 0  # a failure, not "done with remarks"
     assert message in capsys.readouterr().err
 
 
@@ -138,7 +206,8 @@ def test_missing_linked_file(server, tmp_path, photo_bytes, capsys, monkeypatch)
     monkeypatch.setenv("DOCUMENT_PATH", str(path))
     with pytest.raises(SystemExit):
         run_effect(path, server.address, "linked")
-    assert "cannot read the linked file" in capsys.readouterr().err
+    message = capsys.readouterr().err
+    assert "Image linked: the linked file 'gone.png' does not exist" in message and str(tmp_path / "gone.png") in message
 
 
 def test_cancelled_on_the_server(server, workspace, capsys):
@@ -180,6 +249,11 @@ def test_inx_passes_inkex_checks(monkeypatch):
     assert root.find("i:effect/i:effects-menu/i:submenu", ns).get("name") == "Sketch"
 
 
+def matrix(transform) -> tuple[float, ...]:
+    (a, c, e), (b, d, f) = transform.matrix
+    return a, b, c, d, e, f
+
+
 def test_placement_math():
     assert parse_preserve_aspect_ratio(None) == ("meet", 0.5, 0.5)
     assert parse_preserve_aspect_ratio("xMaxYMin slice") == ("slice", 1.0, 0.0)
@@ -187,10 +261,43 @@ def test_placement_math():
     with pytest.raises(ValueError):
         parse_preserve_aspect_ratio("xFooYBar")
     meet = photo_to_box((400, 200), (0, 0, 100, 100), "xMidYMid meet")
-    assert meet == pytest.approx((0.25, 0, 0, 0.25, 0, 25))
+    assert matrix(meet) == pytest.approx((0.25, 0, 0, 0.25, 0, 25))
     stretched = photo_to_box((400, 200), (10, 10, 100, 100), "none")
-    assert stretched == pytest.approx((0.25, 0, 0, 0.5, 10, 10))
+    assert matrix(stretched) == pytest.approx((0.25, 0, 0, 0.5, 10, 10))
     sliced = photo_to_box((400, 200), (0, 0, 100, 100), "xMinYMid slice")
-    assert sliced == pytest.approx((0.5, 0, 0, 0.5, 0, 0))
-    rotate = (0.0, 1.0, -1.0, 0.0, 0.0, 0.0)  # 90°
-    assert compose(rotate, meet) == pytest.approx((0, 0.25, -0.25, 0, -25, 0))
+    assert matrix(sliced) == pytest.approx((0.5, 0, 0, 0.5, 0, 0))
+    rotate = inkex.Transform((0.0, 1.0, -1.0, 0.0, 0.0, 0.0))  # 90°
+    assert matrix(rotate @ meet) == pytest.approx((0, 0.25, -0.25, 0, -25, 0))
+
+
+@pytest.mark.parametrize(
+    "root, image, corner",
+    [
+        # Inkscape's default A4: unitless numbers are millimetres (user units), not px
+        ('width="210mm" height="297mm" viewBox="0 0 210 297"', 'x="20" y="30" width="100" height="50"', (120, 80)),
+        # a viewBox offset moves the page, not the user units the image and the layers share
+        ('width="8in" height="6in" viewBox="-50 -20 800 600"', 'x="-40" y="0" width="200" height="100"', (160, 100)),
+        # lengths with units are CSS lengths in user space: 10mm = 37.8 user units whatever the viewBox
+        ('width="210mm" height="297mm" viewBox="0 0 210 297"', 'x="10mm" y="0" width="100pt" height="50pt"',
+         (10 * 96 / 25.4 + 100 * 96 / 72, 50 * 96 / 72)),
+        # no size: the picture's own pixels
+        ('width="100" height="100" viewBox="0 0 100 100"', 'x="5" y="5"', (5 + 40, 5 + 20)),
+        # nested transforms below the root, and the root's own (invalid SVG 1.1) transform ignored
+        ('viewBox="0 0 500 500" transform="scale(3)"', 'x="0" y="0" width="40" height="20" '
+         'transform="translate(10 0)"', (2 * (10 + 40) + 5, 2 * 20 + 7)),
+    ],
+    ids=["a4-mm", "viewbox-offset", "css-units", "no-size", "nested"],
+)
+def test_photo_corner_lands_on_the_image_corner(root, image, corner):
+    """The photo's far corner (40 × 20 pixels) lands on the image box's far corner, in root user units."""
+    nested = "nested" in image or "translate" in image
+    body = f'<image id="im" {image}/>'
+    if nested:
+        body = f'<g transform="translate(5 7)"><g transform="scale(2)">{body}</g></g>'
+    svg = inkex.load_svg(f'<svg xmlns="{SVG}" {root}>{body}</svg>'.encode()).getroot()
+    before = etree.tostring(svg)
+    transform = photo_to_document(svg.getElementById("im"), (40, 20))
+    point = transform.apply_to_point((40, 20))
+    assert (point.x, point.y) == pytest.approx(corner)
+    assert etree.tostring(svg) == before  # reading the placement rewrites no attribute
+    assert matrix(composed_transform(svg)) == pytest.approx((1, 0, 0, 1, 0, 0))
