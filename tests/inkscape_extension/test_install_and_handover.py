@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -24,8 +25,24 @@ def test_install_and_uninstall(tmp_path):
     assert sorted(p.name for p in target.iterdir()) == ["clipsketch_env.json", "clipsketch_sketch.inx",
                                                         "clipsketch_sketch.py"]
     assert json.loads((target / "clipsketch_env.json").read_text())["python"] == sys.executable
+    assert target.name == "clipsketch-extension"  # no Python identifier: it cannot shadow the package
     assert install.uninstall(tmp_path) == target and not target.exists()
     assert install.uninstall(tmp_path) is None
+
+
+def test_install_removes_an_earlier_versions_shadowing_folder(tmp_path):
+    """Earlier versions installed into extensions/clipsketch, which shadowed the package on Inkscape's
+    PYTHONPATH; a folder of the user's own by that name is left alone."""
+    legacy = tmp_path / "extensions" / "clipsketch"
+    legacy.mkdir(parents=True)
+    for name in ("clipsketch_sketch.inx", "clipsketch_sketch.py", "clipsketch_env.json"):
+        (legacy / name).write_text("old")
+    install.install(tmp_path)
+    assert not legacy.exists()
+    legacy.mkdir()
+    (legacy / "notes.txt").write_text("mine")
+    install.install(tmp_path)
+    assert (legacy / "notes.txt").exists()
 
 
 def entry(tmp_path, environment=None, python=SYSTEM_PYTHON):
@@ -82,30 +99,73 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_starts_a_local_server_when_none_answers(tmp_path, photo_bytes, monkeypatch):
-    """Nothing listens: the extension starts `clipsketch serve` itself (offline backbone here) and waits for it."""
+def embedded_drawing(tmp_path, photo_bytes) -> Path:
     import base64
-    import io
 
-    from clipsketch.inkscape_extension.clipsketch_sketch import Sketch
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # the started server uses the offline backbone,
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # whatever the network
-    address = f"127.0.0.1:{free_port()}"
     drawing = tmp_path / "drawing.svg"
     drawing.write_text(f'<svg xmlns="{SVG}" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 451 300">'
                        f'<image id="photo" width="451" height="300" '
                        f'xlink:href="data:image/png;base64,{base64.b64encode(photo_bytes).decode()}"/></svg>')
-    output = io.BytesIO()
+    return drawing
+
+
+def offline_environment(tmp_path) -> dict[str, str]:
+    """The started server uses the offline backbone whatever the network; its log goes under tmp_path."""
+    environment = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), HF_HOME=str(tmp_path / "hf"),
+                       HF_HUB_OFFLINE="1", CLIPSKETCH_HANDED_OVER="1")
+    environment.pop("PYTHONPATH", None)
+    return environment
+
+
+def stop_servers(address: str) -> None:
+    subprocess.run(["pkill", "-f", f"serve --listen {address}"], check=False)
+
+
+def test_two_windows_start_one_local_server_and_share_it(tmp_path, photo_bytes):
+    """Nothing listens: two extension runs at once (two Inkscape windows) start one `clipsketch serve`, both
+    get their sketch from it, and nothing is written to stderr (Inkscape would show it in a dialog)."""
+    address = f"127.0.0.1:{free_port()}"
+    drawing = embedded_drawing(tmp_path, photo_bytes)
+    script = install.install(tmp_path / "profile") / "clipsketch_sketch.py"
+    environment = offline_environment(tmp_path)
+    environment["PYTHONPATH"] = str(tmp_path / "profile" / "extensions")  # as Inkscape sets it
+    command = [sys.executable, str(script), "--id=photo", "--strokes=2", "--iterations=1", "--seeds=1",
+               "--mask=false", f"--server={address}", "--start_server=true", "--show_progress=false", str(drawing)]
     try:
-        Sketch().run(["--id=photo", "--strokes=2", "--iterations=1", "--seeds=1", "--mask=false",
-                      f"--server={address}", "--start_server=true", "--show_progress=false", str(drawing)],
-                     output=output)
+        runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
+                                 stdin=subprocess.DEVNULL, cwd=tmp_path / "profile" / "extensions") for _ in range(2)]
+        outputs = [run.communicate(timeout=300) for run in runs]
+        servers = subprocess.run(["pgrep", "-f", f"serve --listen {address}"], capture_output=True, text=True)
     finally:
-        subprocess.run(["pkill", "-f", f"clipsketch.cli serve --listen {address}"], check=False)
-    assert len(etree.fromstring(output.getvalue()).findall(f".//{{{SVG}}}path")) == 2
-    assert "listening" in (tmp_path / "cache" / "clipsketch" / "server.log").read_text()
+        stop_servers(address)
+    for run, (out, err) in zip(runs, outputs):
+        assert run.returncode == 0 and err == b"", err.decode()
+        assert len(etree.fromstring(out).findall(f".//{{{SVG}}}path")) == 2
+    assert len(servers.stdout.split()) == 1
+    log = (tmp_path / "cache" / "clipsketch" / "server.log").read_text()
+    assert log.count("clipsketch serve: listening") == 1 and "ImportError" not in log
+
+
+def test_a_server_that_dies_while_starting_is_reported_at_once_with_its_log(tmp_path, photo_bytes):
+    """Something that is no clipsketch server holds the port: the started server cannot listen and exits; the
+    extension says so with the head of the server's log instead of waiting out its 180 s."""
+    drawing = embedded_drawing(tmp_path, photo_bytes)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        address = f"127.0.0.1:{squatter.getsockname()[1]}"
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "clipsketch.inkscape_extension.clipsketch_sketch", "--id=photo",
+                 "--strokes=2", "--iterations=1", f"--server={address}", "--start_server=true",
+                 "--show_progress=false", str(drawing)],
+                capture_output=True, text=True, env=offline_environment(tmp_path), timeout=170,
+                stdin=subprocess.DEVNULL)
+        finally:
+            stop_servers(address)
+    assert result.returncode != 0
+    assert "Could not start a local clipsketch server" in result.stderr and "stopped at once" in result.stderr
+    assert "server.log" in result.stderr and "Traceback" not in result.stderr.split("says:")[0]
 
 
 @pytest.mark.skipif(not shutil.which("xvfb-run"), reason="needs xvfb-run (make test installs it)")
@@ -119,11 +179,14 @@ from clipsketch.client import SketchClient
 from clipsketch.inkscape_extension.effect import SketchCancelledByUser
 from clipsketch.inkscape_extension.progress import ProgressWindow
 
-window = ProgressWindow("test")
+window = ProgressWindow("test", open({str(tmp_path / "photo.png")!r}, "rb").read(), [4], "#ff0000")
 original = window._show
 def show_then_cancel(event):
     original(event)
     if event.WhichOneof("event") == "progress" and event.progress.preview:
+        strokes = window.canvas.find_withtag("strokes")
+        print("strokes", len(strokes), {{window.canvas.itemcget(item, "fill") for item in strokes}})
+        print("backdrop", len(window.canvas.find_withtag("all")) - len(strokes))
         window.cancel()
 window._show = show_then_cancel
 with SketchClient("{server.address}") as client:
@@ -140,4 +203,19 @@ sys.exit(1)
     result = subprocess.run(["xvfb-run", "-a", sys.executable, str(script)], capture_output=True, text=True,
                             timeout=120, stdin=subprocess.DEVNULL)
     assert result.returncode == 0 and "cancelled by the user" in result.stdout, result.stdout + result.stderr
+    assert "strokes 4 {'#ff0000'}" in result.stdout and "backdrop 1" in result.stdout  # colour over the photo
     assert not server.jobs.is_known("window-job")
+
+
+def test_overall_progress_runs_across_stroke_counts(tmp_path, photo_bytes):
+    """One bar for the whole job: each stroke count an equal share, in the order they run."""
+    script = tmp_path / "fraction.py"
+    (tmp_path / "photo.png").write_bytes(photo_bytes)
+    script.write_text(f"""
+from clipsketch.inkscape_extension.progress import ProgressWindow
+window = ProgressWindow("t", open({str(tmp_path / "photo.png")!r}, "rb").read(), [4, 8, 16, 32])
+print(window.fraction_done(4, 0, 500), window.fraction_done(8, 250, 500), window.fraction_done(32, 500, 500))
+""")
+    result = subprocess.run(["xvfb-run", "-a", sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+    assert result.stdout.split() == ["0.0", "0.375", "1.0"], result.stderr
