@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,18 +113,20 @@ class ClipViTAttention(_Normalized):
             raise ValueError(f"{description} is not a CLIP ViT; use a ViT-* model for saliency")
         self.visual = visual
         self.description = description
+        self._hooks_lock = threading.Lock()  # hooks live on the shared blocks: one call at a time collects
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         maps: list[torch.Tensor] = []
         hooks = []
-        for block in self.visual.transformer.resblocks:
-            hooks.append(block.attn.register_forward_pre_hook(_ask_for_weights, with_kwargs=True))
-            hooks.append(block.attn.register_forward_hook(lambda _m, _i, out: maps.append(out[1])))
-        try:
-            self.visual(self.normalize(images))
-        finally:
-            for hook in hooks:
-                hook.remove()
+        with self._hooks_lock:
+            for block in self.visual.transformer.resblocks:
+                hooks.append(block.attn.register_forward_pre_hook(_ask_for_weights, with_kwargs=True))
+                hooks.append(block.attn.register_forward_hook(lambda _m, _i, out: maps.append(out[1])))
+            try:
+                self.visual(self.normalize(images))
+            finally:
+                for hook in hooks:
+                    hook.remove()
         if not maps:
             raise RuntimeError(f"{self.description}: no attention weights were captured")
         attention = torch.stack(maps).mean(dim=0)  # [B, tokens, tokens], heads already averaged

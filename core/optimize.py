@@ -11,6 +11,7 @@ checks ``cancel`` between steps.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -25,6 +26,12 @@ from clipsketch.core.strokes import Strokes
 
 class SketchCancelled(Exception):
     """The caller cancelled the sketch between two steps."""
+
+
+_GLOBAL_RNG = threading.Lock()
+"""kornia draws augmentation parameters from torch's global generator: each sketch swaps in its own generator
+state for a draw, under this lock, so sketches running at once in threads neither see nor move each other's
+draws (and their results equal those of a run alone)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ def optimize_strokes(
         if cancel():
             raise SketchCancelled()
         sketches = rasterize_strokes(strokes).rgb
-        with torch.random.fork_rng(devices=[]):  # augmentation draws are seeded, the caller's RNG untouched
+        with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # seeded draws; the caller's RNG untouched
             torch.set_rng_state(generator_state)
             photo_views, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
             generator_state = torch.get_rng_state()

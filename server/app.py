@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -146,6 +147,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+def divide_threads(workers: int) -> int:
+    """Give each of ``workers`` concurrent jobs its share of the CPU threads (torch's pool is per process):
+    two jobs each using every core oversubscribe them and run many times slower, not twice. Returns the share."""
+    import torch
+
+    share = max(1, (os.cpu_count() or 1) // max(workers, 1))
+    if workers > 1:
+        torch.set_num_threads(share)
+    return share
+
+
 def serve(args) -> int:
     """Run the server until SIGTERM or SIGINT (``args`` from the ``serve`` sub-command)."""
     handler = logging.StreamHandler(sys.stderr)
@@ -163,6 +175,7 @@ def serve(args) -> int:
                       clip_weights=args.clip_weights, weights=args.weights, loss_model=args.loss_model,
                       saliency_model=args.saliency_model)
 
+    divide_threads(args.workers)
     server = SketchServer(load_engine, args.listen, token, args.tls_cert, args.tls_key, args.max_queue, args.workers)
     stopped = threading.Event()
 

@@ -240,3 +240,38 @@ def test_tls_with_a_token(make_server, tmp_path, photo_bytes):
     assert refused.value.code == grpc.StatusCode.UNAVAILABLE
     with pytest.raises(SecurityError, match="both"):
         make_server(tls_cert=str(cert))
+
+
+def test_two_workers_run_two_jobs_at_once_with_the_results_of_one_worker(make_server, photo_bytes):
+    """Jobs on one shared engine in two threads: the attention hooks and the augmentation draws stay each job's
+    own, so each result equals the same job run alone."""
+    jobs = [dict(strokes=[3], iterations=25, seeds=2, mask=False, seed=seed) for seed in (1, 7)]
+
+    def paths(events):
+        return [[p.d for p in e.result.paths] for e in events if e.HasField("result")]
+
+    alone = make_server(workers=1)
+    with SketchClient(alone.address) as client:
+        expected = [paths(client.events(photo_bytes, **job)) for job in jobs]
+    together = make_server(workers=2)
+    results, running = [None, None], []
+
+    def run(index):
+        with SketchClient(together.address) as client:
+            events = []
+            for event in client.events(photo_bytes, **jobs[index]):
+                if event.HasField("progress"):
+                    running.append((index, event.progress.iteration))
+                events.append(event)
+            results[index] = paths(events)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    # they ran at once: progress of both jobs interleaves
+    order = [index for index, _ in running]
+    first_end = min(max(k for k, i in enumerate(order) if i == job) for job in (0, 1))
+    assert set(order[:first_end]) == {0, 1}
+    assert results == expected
