@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from clipsketch import __version__
+from clipsketch.core.limits import DEFAULT_ITERATIONS, DEFAULT_SEEDS, DEFAULT_STROKES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,14 +17,17 @@ def main(argv: list[str] | None = None) -> int:
 
     sketch = commands.add_parser("sketch", help="sketch a photo: one SVG and PNG per stroke count, and a contact sheet")
     sketch.add_argument("photo", type=Path, help="photo file (PNG, JPEG, WebP, TIFF, …)")
-    sketch.add_argument("--strokes", type=int, nargs="+", default=[16], help="stroke counts, e.g. 4 8 16 32")
-    sketch.add_argument("--iterations", type=int, default=2000, help="optimisation steps per stroke count")
-    sketch.add_argument("--seeds", type=int, default=3, help="random starts per stroke count; the best wins")
+    sketch.add_argument("--strokes", type=int, nargs="+", default=list(DEFAULT_STROKES),
+                        help=f"stroke counts, e.g. 4 8 16 32 (default {' '.join(map(str, DEFAULT_STROKES))})")
+    sketch.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS,
+                        help=f"optimisation steps per stroke count (default {DEFAULT_ITERATIONS})")
+    sketch.add_argument("--seeds", type=int, default=DEFAULT_SEEDS,
+                        help=f"random starts per stroke count; the best wins (default {DEFAULT_SEEDS})")
     sketch.add_argument("--seed", type=int, default=0, help="first seed")
     sketch.add_argument("--mask", action=argparse.BooleanOptionalAction, default=None,
                         help="remove the background with U²-Net (default: when installed)")
     sketch.add_argument("--width", type=float, default=None,
-                        help="stroke width: canvas pixels (default 3 per 224); with --server, photo pixels")
+                        help="stroke width in photo pixels (default: 3/224 of the framed photo's side)")
     sketch.add_argument("--color", default="#000000", help="stroke color (CSS color, default black)")
     sketch.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
     local = sketch.add_argument_group("in-process engine")
@@ -116,18 +120,26 @@ def _read_token(args) -> str | None:
 def run_sketch(args: argparse.Namespace) -> int:
     from PIL import ImageColor
 
+    from clipsketch.core.limits import Limits
     from clipsketch.core.photo import load_photo
-    from clipsketch.core.sketch import SketchOptions
+    from clipsketch.core.sketch import SketchOptions, canvas_width
 
     try:
         red, green, blue = ImageColor.getrgb(args.color)[:3]
     except ValueError:
         raise ValueError(f"unknown color {args.color!r}") from None
-    args.options = SketchOptions(strokes=tuple(args.strokes), iterations=args.iterations, seeds=args.seeds,
-                                 seed=args.seed, mask=args.mask, width=None if args.server else args.width,
-                                 color=(red / 255, green / 255, blue / 255, 1.0))  # checks the numbers first
+    limits = Limits()  # the server's limits, so a job that runs here also runs there
+    limits.check(args.strokes, args.iterations, args.seeds)
     photo_bytes = args.photo.read_bytes()
-    image = load_photo(photo_bytes)  # refuse a bad photo before loading any model or calling a server
+    limits.check_photo_bytes(len(photo_bytes))
+    image = load_photo(photo_bytes, max_pixels=limits.max_photo_pixels)  # before loading models or calling a server
+    width = None
+    if args.width is not None:
+        limits.check_width(args.width, image.size)
+        width = canvas_width(args.width, image.size)
+    args.options = SketchOptions(strokes=tuple(args.strokes), iterations=args.iterations, seeds=args.seeds,
+                                 seed=args.seed, mask=args.mask, width=width,
+                                 color=(red / 255, green / 255, blue / 255, 1.0))
     args.out.mkdir(parents=True, exist_ok=True)
     with _Progress() as progress:
         if args.server:

@@ -29,6 +29,14 @@ from clipsketch.core.backbones import (
     create_offline_model,
 )
 from clipsketch.core.frame import Frame
+from clipsketch.core.limits import (
+    DEFAULT_ITERATIONS,
+    DEFAULT_SEEDS,
+    DEFAULT_STROKES,
+    ENGINE_MAX_ITERATIONS,
+    ENGINE_MAX_SEEDS,
+    ENGINE_MAX_STROKES,
+)
 from clipsketch.core.losses import LossConfig
 from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Step, clamp_points, optimize_strokes
 from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
@@ -36,9 +44,9 @@ from clipsketch.core.saliency import initial_points, upsample_attention, xdog_ed
 from clipsketch.core.strokes import Strokes, default_width
 from clipsketch.core.svg import strokes_to_svg
 
-MAX_STROKES = 512
-MAX_SEEDS = 32
-MAX_ITERATIONS = 100_000
+MAX_STROKES = ENGINE_MAX_STROKES
+MAX_SEEDS = ENGINE_MAX_SEEDS
+MAX_ITERATIONS = ENGINE_MAX_ITERATIONS
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,9 @@ class SketchOptions:
     ``width`` full stroke width in canvas pixels (default 3 px per 224) and ``color`` RGBA 0..1; ``margin``
     around the photo when it is padded to a square (fraction of its longer side)."""
 
-    strokes: tuple[int, ...] = (16,)
-    iterations: int = 2000
-    seeds: int = 3
+    strokes: tuple[int, ...] = DEFAULT_STROKES
+    iterations: int = DEFAULT_ITERATIONS
+    seeds: int = DEFAULT_SEEDS
     seed: int = 0
     mask: bool | None = None
     width: float | None = None
@@ -296,6 +304,13 @@ class Engine:
         })
         return CountResult(count, strokes, frame, svg, loss, seeds[winner], tracker.history[winner],
                            {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)})
+
+
+def canvas_width(photo_pixels: float, photo_size: tuple[int, int], options: SketchOptions | None = None) -> float:
+    """A stroke width in photo pixels (the unit of the CLI, the server and the extension) as canvas pixels (the
+    engine's), through the frame the photo is sketched in."""
+    options = options or SketchOptions()
+    return photo_pixels / Frame.padded(*photo_size, options.canvas_size, options.margin).scale
 
 
 def photo_bounds(frame: Frame) -> tuple[float, float, float, float]:

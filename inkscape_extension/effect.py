@@ -4,8 +4,8 @@ The inkex glue is the entry script ``clipsketch_sketch.py`` (its ``Sketch`` clas
 has handed over to the clipsketch environment, ``Sketch.effect`` calls :func:`sketch_selection`. For every selected
 ``<image>`` (embedded ``data:`` URI or linked file, see :mod:`.pictures`), it streams a job from the server and
 inserts one layer per stroke count, "Sketch – <image> – 16 strokes", holding real ``<path>`` elements placed
-exactly over the image (see :mod:`.placement`); the stroke width is the one asked for, in px of the page. The rest
-of the document is untouched. Failures end with ``inkex.AbortExtension`` (a message for the user, exit status 1).
+exactly over the image (see :mod:`.placement`); the stroke width asked for (px of the page) is sent to the server
+in photo pixels, so the sketch is optimised at the width it is drawn. The rest of the document is untouched. Failures end with ``inkex.AbortExtension`` (a message for the user, exit status 1).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import inkex
 
 from clipsketch.client import ServerError, SketchClient, is_loopback
 from clipsketch.inkscape_extension.local_server import LocalServerFailed, start_local_server
-from clipsketch.inkscape_extension.pictures import PictureUnavailable, image_href, read_picture
-from clipsketch.inkscape_extension.placement import photo_to_document, place_path
+from clipsketch.inkscape_extension.pictures import PictureUnavailable, image_href, picture_size, read_picture
+from clipsketch.inkscape_extension.placement import photo_scale, photo_to_document, place_path
 
 
 class SketchCancelledByUser(Exception):
@@ -107,8 +107,15 @@ class SelectionSketcher:
     def sketch_image(self, client: SketchClient, image: inkex.Image, photo: bytes, counts: list[int]) -> None:
         request_id = uuid.uuid4().hex
         color = str(self.options.stroke_color.to_rgb())
+        try:
+            size = picture_size(photo)
+        except PictureUnavailable as error:
+            raise inkex.AbortExtension(f"Image {image_name(image)}: {error}.") from None
+        # the width asked for (px of the page) in photo pixels, so the sketch is optimised at the width it is drawn
+        width = self.svg.viewport_to_unit(f"{self.options.stroke_width}px") / photo_scale(image, size)
         request = dict(strokes=counts, iterations=self.options.iterations, seeds=self.options.seeds,
-                       mask=self.options.mask, stroke_color=color, preview_every=10, request_id=request_id)
+                       mask=self.options.mask, stroke_width=width, stroke_color=color, preview_every=10,
+                       request_id=request_id)
         window = open_progress_window(self.options.show_progress, image_name(image), photo, counts, color)
         results = []
         try:
@@ -125,14 +132,15 @@ class SelectionSketcher:
                 raise inkex.AbortExtension(f"Image {image_name(image)}: the clipsketch server refused the sketch: "
                                            f"{error}") from None
             raise inkex.AbortExtension(f"The clipsketch server refused the sketch: {error}") from None
-        width = self.svg.viewport_to_unit(f"{self.options.stroke_width}px")
         for result in results:
-            self.add_layer(image, result, width)
+            self.add_layer(image, result)
 
-    def add_layer(self, image: inkex.Image, result, width: float) -> None:
+    def add_layer(self, image: inkex.Image, result) -> None:
         """One layer of ``result``'s paths over ``image`` (placed by the photo size the server answered with: the
-        EXIF-rotated picture, as Inkscape draws it)."""
-        transform = photo_to_document(image, (result.photo_width, result.photo_height))
+        EXIF-rotated picture, as Inkscape draws it); widths scale with the image."""
+        size = (result.photo_width, result.photo_height)
+        transform = photo_to_document(image, size)
+        scale = photo_scale(image, size)
         name = image_name(image)
         layer = self.svg.add(inkex.Layer.new(f"Sketch – {name} – {result.strokes} strokes"))
         layer.set("id", self.svg.get_unique_id(f"sketch-{result.strokes}-"))
@@ -140,7 +148,7 @@ class SelectionSketcher:
             element = inkex.PathElement.new(path=place_path(path.d, transform))
             element.set("id", self.svg.get_unique_id(f"{image.get_id()}-stroke-"))
             element.style = inkex.Style({
-                "fill": "none", "stroke": path.color, "stroke-width": f"{width:.4g}",
+                "fill": "none", "stroke": path.color, "stroke-width": f"{path.width * scale:.4g}",
                 "stroke-opacity": f"{path.opacity:.3g}", "stroke-linecap": "round", "stroke-linejoin": "round"})
             layer.add(element)
 

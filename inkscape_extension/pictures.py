@@ -9,6 +9,7 @@ other way keeps hrefs relative to its own folder. So a relative href is looked u
 from __future__ import annotations
 
 import base64
+import io
 import os
 import urllib.parse
 import urllib.request
@@ -46,6 +47,20 @@ def read_picture(href: str, folders: Sequence[str | os.PathLike]) -> bytes:
                 raise PictureUnavailable(f"cannot read the linked file {path} ({error.strerror})") from None
     raise PictureUnavailable(f"the linked file {href!r} does not exist (looked for "
                              f"{', '.join(str(path) for path in candidates)})")
+
+
+def picture_size(data: bytes) -> tuple[int, int]:
+    """``(width, height)`` in pixels of the picture as drawn: EXIF orientations 5 to 8 (a quarter turn) swap
+    the file's raw size, as Inkscape and the server both apply them."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            orientation = image.getexif().get(0x0112, 1)
+    except Exception:  # PIL raises many types for data it cannot read
+        raise PictureUnavailable("its picture cannot be read as an image") from None
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 def linked_file_candidates(href: str, folders: Sequence[str | os.PathLike]) -> list[Path]:

@@ -80,6 +80,12 @@ def photo_to_document(image: inkex.Image, photo_size: tuple[float, float]) -> in
     return composed_transform(image) @ photo_to_box(photo_size, box, image.get("preserveAspectRatio"))
 
 
+def photo_scale(image: inkex.Image, photo_size: tuple[float, float]) -> float:
+    """Document user units per photo pixel for ``image`` (the geometric mean of the two axes' scales)."""
+    (a, c, _), (b, d, _) = photo_to_document(image, photo_size).matrix
+    return abs(a * d - b * c) ** 0.5
+
+
 def place_path(d: str, transform: inkex.Transform) -> str:
     """Path data in photo pixels mapped through ``transform`` (exact for Béziers: affine maps commute with
     their control points)."""

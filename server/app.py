@@ -25,7 +25,8 @@ from clipsketch.client import is_loopback
 from clipsketch.core.sketch import Engine
 from clipsketch.proto import sketch_pb2, sketch_pb2_grpc
 from clipsketch.server.jobs import JobQueue
-from clipsketch.server.servicer import Limits, ModelHolder, ResultCache, SketchServicer
+from clipsketch.core.limits import Limits
+from clipsketch.server.servicer import ModelHolder, ResultCache, SketchServicer
 
 log = logging.getLogger("clipsketch.server")
 SERVICE_NAME = sketch_pb2.DESCRIPTOR.services_by_name["SketchService"].full_name
@@ -92,7 +93,9 @@ class SketchServer:
             self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.models.on_ready(self._models_ready)
         self.servicer = SketchServicer(self.models, self.jobs, self.limits, ResultCache(cache_size))
-        message_limit = self.limits.max_photo_bytes + 2**20
+        # well above the photo limit, so that an oversized photo gets the documented INVALID_ARGUMENT from
+        # validation rather than the transport's RESOURCE_EXHAUSTED
+        message_limit = 4 * self.limits.max_photo_bytes + 2**20
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max(32, 4 * max_queue), thread_name_prefix="rpc"),
             interceptors=[TokenInterceptor(token)] if token else [],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import logging
+import math
 import queue
 import threading
 import time
@@ -21,19 +22,11 @@ from PIL import ImageColor
 from clipsketch import __version__
 from clipsketch.core import mask as background
 from clipsketch.core.frame import Frame
+from clipsketch.core.limits import DEFAULT_ITERATIONS, DEFAULT_SEEDS, DEFAULT_STROKES, Limits
 from clipsketch.core.mask import MaskUnavailable
 from clipsketch.core.optimize import SketchCancelled
 from clipsketch.core.photo import PhotoError, load_photo
-from clipsketch.core.sketch import (
-    MAX_ITERATIONS,
-    MAX_SEEDS,
-    MAX_STROKES,
-    CountDone,
-    Engine,
-    Progress,
-    SketchOptions,
-    Started,
-)
+from clipsketch.core.sketch import CountDone, Engine, Progress, SketchOptions, Started, canvas_width
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.svg import hex_color, path_data
 from clipsketch.proto import sketch_pb2 as pb
@@ -41,28 +34,6 @@ from clipsketch.proto import sketch_pb2_grpc
 from clipsketch.server.jobs import Job, JobQueue, QueueFull, end_marker
 
 log = logging.getLogger("clipsketch.server")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one request may ask for; anything beyond is refused with INVALID_ARGUMENT."""
-
-    max_photo_bytes: int = 32 * 2**20
-    max_photo_pixels: int = 40_000_000
-    max_strokes: int = 256
-    max_stroke_counts: int = 8
-    max_iterations: int = 10_000
-    max_seeds: int = 8
-
-    def __post_init__(self) -> None:
-        if self.max_strokes > MAX_STROKES or self.max_iterations > MAX_ITERATIONS or self.max_seeds > MAX_SEEDS:
-            raise ValueError(f"limits exceed the engine's: {MAX_STROKES} strokes, {MAX_ITERATIONS} iterations, "
-                             f"{MAX_SEEDS} seeds")
-
-
-DEFAULT_STROKES = (16,)
-DEFAULT_ITERATIONS = 2000
-DEFAULT_SEEDS = 3
 
 
 @dataclass
@@ -140,14 +111,16 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
     # --- Sketch ---------------------------------------------------------------------------------------------
 
     def Sketch(self, request: pb.SketchRequest, context: grpc.ServicerContext):
-        engine = self._engine_or_abort(context)
-        options, image, preview_every = self._validate(request, context)
         request_id = request.request_id or uuid.uuid4().hex
+        engine = self._engine_or_abort(context, request_id)
+        options, image, preview_every = self._validate(request, context, request_id)
         if self.jobs.is_known(request_id):
-            context.abort(grpc.StatusCode.ALREADY_EXISTS, f"request_id {request_id!r} is already queued or running")
+            _refuse(context, request_id, grpc.StatusCode.ALREADY_EXISTS,
+                    f"request_id {request_id!r} is already queued or running")
         key = _cache_key(request.photo, options, engine.description)
         cached = self.cache.get(key)
         if cached is not None:
+            log.info("served from the cache", extra={"fields": {"request_id": request_id}})
             for event in cached:
                 event = pb.SketchEvent.FromString(event.SerializeToString())
                 event.request_id = request_id
@@ -159,7 +132,7 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         try:
             position = self.jobs.submit(job)
         except QueueFull as error:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+            _refuse(context, request_id, grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
         # The RPC ends for good (done, client gone, deadline, cancel): the job must not outlive it.
         context.add_callback(lambda: self.jobs.cancel(request_id))
         log.info("job queued", extra={"fields": {"request_id": request_id, "position": position,
@@ -178,10 +151,11 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             if item is end:
                 if job.cancelled.is_set():
                     reason = "the server is shutting down" if self.shutting_down.is_set() else "the job was cancelled"
+                    log.info("job cancelled", extra={"fields": {"request_id": request_id, "reason": reason}})
                     context.abort(grpc.StatusCode.CANCELLED, reason)
                 return
             if isinstance(item, _Failure):
-                context.abort(item.code, item.message)
+                _refuse(context, request_id, item.code, item.message)
             yield item
 
     def _run(self, job: Job, engine: Engine, image, options: SketchOptions, preview_every: int, key: str) -> None:
@@ -215,8 +189,7 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
                 else:
                     continue
                 job.emit(message)
-        except SketchCancelled:
-            log.info("job cancelled", extra={"fields": {"request_id": job.request_id}})
+        except SketchCancelled:  # logged by the RPC, which sees every cancellation
             return
         except (PhotoError, MaskUnavailable, ValueError) as error:
             job.emit(_Failure(grpc.StatusCode.INVALID_ARGUMENT, str(error)))
@@ -230,47 +203,44 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         job.emit(pb.SketchEvent(request_id=job.request_id, done=pb.Done(seconds=seconds, cached=False)))
         log.info("job done", extra={"fields": {"request_id": job.request_id, "seconds": round(seconds, 2)}})
 
-    def _engine_or_abort(self, context) -> Engine:
+    def _engine_or_abort(self, context, request_id: str) -> Engine:
         if self.shutting_down.is_set():
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
+            _refuse(context, request_id, grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
         if self.models.engine is None:
-            if self.models.error:
-                context.abort(grpc.StatusCode.UNAVAILABLE, self.models.error)
-            context.abort(grpc.StatusCode.UNAVAILABLE, "models are still loading; try again shortly")
+            _refuse(context, request_id, grpc.StatusCode.UNAVAILABLE,
+                    self.models.error or "models are still loading; try again shortly")
         return self.models.engine
 
-    def _validate(self, request: pb.SketchRequest, context) -> tuple[SketchOptions, object, int]:
-        """Check the request against the limits; abort with INVALID_ARGUMENT naming the problem."""
+    def _validate(self, request: pb.SketchRequest, context, request_id: str) -> tuple[SketchOptions, object, int]:
+        """Check every field against the limits; abort with INVALID_ARGUMENT naming the problem. A 0 or empty
+        field means the default (proto3 cannot tell it from unset)."""
         limits = self.limits
 
         def refuse(message: str):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+            _refuse(context, request_id, grpc.StatusCode.INVALID_ARGUMENT, message)
 
-        if not request.photo:
-            refuse("photo is empty: send the encoded image bytes")
-        if len(request.photo) > limits.max_photo_bytes:
-            refuse(f"photo is {len(request.photo)} bytes, more than the limit of {limits.max_photo_bytes}")
+        if len(request_id) > 200:
+            refuse(f"request_id is {len(request_id)} characters, more than 200")
         counts = tuple(request.strokes) or DEFAULT_STROKES
-        if len(counts) > limits.max_stroke_counts:
-            refuse(f"{len(counts)} stroke counts asked, the limit is {limits.max_stroke_counts}")
-        for count in counts:
-            if not 1 <= count <= limits.max_strokes:
-                refuse(f"stroke count must be between 1 and {limits.max_strokes}, got {count}")
         iterations = request.iterations or DEFAULT_ITERATIONS
-        if not 1 <= iterations <= limits.max_iterations:
-            refuse(f"iterations must be between 1 and {limits.max_iterations}, got {request.iterations}")
         seeds = request.seeds or DEFAULT_SEEDS
-        if not 1 <= seeds <= limits.max_seeds:
-            refuse(f"seeds must be between 1 and {limits.max_seeds}, got {request.seeds}")
+        try:
+            limits.check_photo_bytes(len(request.photo))
+            limits.check(counts, iterations, seeds)
+        except ValueError as error:
+            refuse(str(error))
+        if request.mask not in _MASK_MODES:
+            refuse(f"mask must be one of {', '.join(f'{pb.MaskMode.Name(v)} ({v})' for v in _MASK_MODES)}, "
+                   f"got {request.mask}")
         if request.preview_every < 0:
             refuse(f"preview_every must be >= 0, got {request.preview_every}")
-        if request.stroke_width < 0 or request.stroke_width != request.stroke_width:
-            refuse(f"stroke_width must be >= 0 photo pixels, got {request.stroke_width}")
+        if not (request.stroke_width >= 0 and math.isfinite(request.stroke_width)):
+            refuse(f"stroke_width must be >= 0 photo pixels (0: the default), got {request.stroke_width}")
         try:
             red, green, blue = ImageColor.getrgb(request.stroke_color or "#000000")[:3]
         except ValueError:
             refuse(f"stroke_color {request.stroke_color!r} is not a CSS color")
-        mask = {pb.MASK_DEFAULT: None, pb.MASK_ON: True, pb.MASK_OFF: False}.get(request.mask)
+        mask = _MASK_MODES[request.mask]
         if mask and not background.is_available():
             refuse("background removal was required but U²-Net is not installed on this server")
         try:
@@ -279,8 +249,11 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             refuse(str(error))
         width = None
         if request.stroke_width:
-            scale = max(image.width, image.height) * (1 + 2 * SketchOptions.margin) / SketchOptions.canvas_size
-            width = request.stroke_width / scale
+            try:
+                limits.check_width(request.stroke_width, image.size)
+            except ValueError as error:
+                refuse(str(error))
+            width = canvas_width(request.stroke_width, image.size)
         try:
             options = SketchOptions(strokes=counts, iterations=iterations, seeds=seeds, seed=request.seed, mask=mask,
                                     width=width, color=(red / 255, green / 255, blue / 255, 1.0))
@@ -327,6 +300,15 @@ def paths_of(strokes: Strokes, frame: Frame) -> list[pb.Path]:
         d = path_data([v for point in control for v in point])
         paths.append(pb.Path(d=d, width=width, color=hex_color(color[:3]), opacity=color[3]))
     return paths
+
+
+_MASK_MODES = {pb.MASK_DEFAULT: None, pb.MASK_ON: True, pb.MASK_OFF: False}
+
+
+def _refuse(context, request_id: str, code: grpc.StatusCode, message: str):
+    """Log a refused request with its code, then end the RPC with that status."""
+    log.info("request refused", extra={"fields": {"request_id": request_id, "code": code.name, "reason": message}})
+    context.abort(code, message)
 
 
 def _cache_key(photo: bytes, options: SketchOptions, backbone: str) -> str:

@@ -16,7 +16,7 @@ def test_sketch_writes_svgs_pngs_and_a_contact_sheet(tmp_path, chelsea):
     out = tmp_path / "out"
     result = subprocess.run(
         [sys.executable, "-m", "clipsketch.cli", "sketch", str(photo), "--strokes", "4", "8",
-         "--iterations", "4", "--seeds", "2", "--out", str(out)],
+         "--iterations", "4", "--seeds", "2", "--width", "6", "--out", str(out)],
         capture_output=True, text=True, timeout=600,
         env=dict(os.environ, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1"),  # no CLIP weights, whatever the network
     )
@@ -25,20 +25,28 @@ def test_sketch_writes_svgs_pngs_and_a_contact_sheet(tmp_path, chelsea):
     for count in (4, 8):
         root = etree.parse(str(out / f"chelsea-{count}-strokes.svg")).getroot()
         assert root.get("viewBox") == "0 0 451 300"
-        assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) == count
+        paths = root.findall(".//{http://www.w3.org/2000/svg}path")
+        assert len(paths) == count
+        assert {round(float(path.get("stroke-width")), 3) for path in paths} == {6.0}  # photo pixels, as asked
         assert Image.open(out / f"chelsea-{count}-strokes.png").size == (451, 300)
     sheet = Image.open(out / "chelsea-contact-sheet.png")
     assert sheet.width > 3 * sheet.height * 451 / 300 * 0.9  # photo + two sketches side by side
 
 
-def test_sketch_refuses_bad_input_clearly(tmp_path):
+def test_sketch_refuses_bad_input_clearly(tmp_path, chelsea):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff garbage")
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(chelsea).save(photo)
     for args, message in [
         ([str(broken)], "not a recognised image format"),
         ([str(tmp_path / "missing.jpg")], "No such file"),
         ([str(broken), "--strokes", "0"], "between 1 and"),
         ([str(broken), "--iterations", "-1"], "iterations"),
+        # the server's limits hold here too
+        ([str(broken), "--strokes", "300"], "stroke count must be between 1 and 256"),
+        ([str(broken), "--seeds", "9"], "seeds must be between 1 and 8"),
+        ([str(photo), "--width", "500"], "at most 112.75 photo pixels"),
     ]:
         result = subprocess.run([sys.executable, "-m", "clipsketch.cli", "sketch", *args, "--out", str(tmp_path)],
                                 capture_output=True, text=True, timeout=300)

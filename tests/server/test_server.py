@@ -150,6 +150,12 @@ def encoded(image: Image.Image) -> bytes:
         ("ok", {"iterations": -3}, "iterations must be"),
         ("ok", {"seeds": 100}, "seeds must be"),
         ("ok", {"stroke_color": "not-a-color"}, "CSS color"),
+        ("ok", {"mask": 99}, "mask must be one of"),
+        ("ok", {"stroke_width": float("inf")}, "stroke_width must be"),
+        ("ok", {"stroke_width": 500.0}, "at most 112.75 photo pixels"),
+        ("ok", {"preview_every": -1}, "preview_every"),
+        ("ok", {"request_id": "x" * 300}, "request_id is 300 characters"),
+        (b"\0" * (34 * 2**20), {}, "more than the limit of 33554432"),  # past the limit, short of the transport's
     ],
 )
 def test_bad_requests_are_invalid_arguments_and_the_server_keeps_serving(client, photo_bytes, photo, fields, message):
@@ -159,7 +165,15 @@ def test_bad_requests_are_invalid_arguments_and_the_server_keeps_serving(client,
         photo = photo_bytes
     request = {**QUICK, **fields}
     with pytest.raises(ServerError) as refused:
-        client.sketch(photo, **request)
+        if request.get("mask") == 99:  # the client library only sends known values; a raw request does not
+            raw = client.request(photo, **{**request, "mask": None})
+            raw.mask = 99
+            try:
+                list(client.stub.Sketch(raw, timeout=60))
+            except grpc.RpcError as error:
+                raise ServerError(error.code(), error.details()) from None
+        else:
+            client.sketch(photo, **request)
     assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert message in str(refused.value)
     assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"
@@ -275,3 +289,32 @@ def test_two_workers_run_two_jobs_at_once_with_the_results_of_one_worker(make_se
     first_end = min(max(k for k, i in enumerate(order) if i == job) for job in (0, 1))
     assert set(order[:first_end]) == {0, 1}
     assert results == expected
+
+
+def test_stroke_width_is_photo_pixels(client, photo_bytes):
+    """The request's width comes back as the paths' width, in the photo's pixels (the coordinates' unit)."""
+    results = client.sketch(photo_bytes, stroke_width=6.0, **QUICK)
+    assert {round(path.width, 3) for path in results[0].paths} == {6.0}
+    assert f'stroke-width="6' in results[0].svg
+
+
+def test_every_request_leaves_a_log_line(server, client, photo_bytes, caplog):
+    """Accepted, refused (with its code), cached, cancelled and done requests are all logged."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="clipsketch.server")
+    client.sketch(photo_bytes, request_id="first", **QUICK)
+    client.sketch(photo_bytes, request_id="again", **QUICK)
+    with pytest.raises(ServerError):
+        client.sketch(photo_bytes, request_id="bad", **{**QUICK, "seeds": 99})
+    events = client.events(photo_bytes, request_id="gone", **LONG)
+    for event in events:
+        if event.HasField("progress"):
+            break
+    events.close()
+    assert wait_for(lambda: any(r.getMessage() == "job cancelled" for r in caplog.records))
+    lines = {(r.getMessage(), r.fields.get("request_id")) for r in caplog.records if hasattr(r, "fields")}
+    assert {("job queued", "first"), ("job done", "first"), ("served from the cache", "again"),
+            ("request refused", "bad"), ("job cancelled", "gone")} <= lines
+    refused = next(r for r in caplog.records if r.getMessage() == "request refused")
+    assert refused.fields["code"] == "INVALID_ARGUMENT" and "seeds" in refused.fields["reason"]
