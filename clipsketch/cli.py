@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -265,10 +266,14 @@ def run_service(args: argparse.Namespace) -> int:
             forwarded += [f"--{flag.replace('_', '-')}", str(Path(getattr(args, flag)).resolve())]
     if args.token:
         raise ValueError("a token on the unit's command line would be readable by every user: use --token-file")
+    if args.action in ("print", "install"):  # refuse what `serve` would refuse, before writing a unit
+        from clipsketch.server.app import check_security
+
+        check_security(args.listen, _read_token(args), args.tls_cert, args.tls_key)
     if args.action == "print":
         print(service.unit_text(forwarded), end="")
     elif args.action == "install":
-        print(service.install(forwarded))
+        print(service.install(forwarded, shlex.join(["clipsketch", "serve", *forwarded])))
     elif args.action == "uninstall":
         print(service.uninstall())
     else:

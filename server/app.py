@@ -37,6 +37,14 @@ class SecurityError(ValueError):
     """The listen address, token and TLS settings do not go together."""
 
 
+def check_security(listen: str, token: str | None, tls_cert: str | None, tls_key: str | None) -> None:
+    """Raise :class:`SecurityError` for settings ``serve`` refuses (also checked before writing a service unit)."""
+    if not is_loopback(listen) and not token:
+        raise SecurityError(f"listening on {listen} (not loopback) requires a token: --token or --token-file")
+    if bool(tls_cert) != bool(tls_key):
+        raise SecurityError("TLS needs both --tls-cert and --tls-key")
+
+
 class TokenInterceptor(grpc.ServerInterceptor):
     """Refuses calls without ``authorization: Bearer <token>`` with UNAUTHENTICATED."""
 
@@ -79,10 +87,7 @@ class SketchServer:
     def __init__(self, load_engine, listen: str = "127.0.0.1:50051", token: str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None, max_queue: int = 16, workers: int = 1,
                  limits: Limits | None = None, cache_size: int = 32):
-        if not is_loopback(listen) and not token:
-            raise SecurityError(f"listening on {listen} (not loopback) requires a token: --token or --token-file")
-        if bool(tls_cert) != bool(tls_key):
-            raise SecurityError("TLS needs both --tls-cert and --tls-key")
+        check_security(listen, token, tls_cert, tls_key)
         if max_queue < 1 or workers < 1:
             raise ValueError("max_queue and workers must be at least 1")
         self.limits = limits or Limits()

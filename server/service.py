@@ -73,8 +73,9 @@ def unit_path() -> Path:
     return config / "systemd" / "user" / UNIT_NAME
 
 
-def install(serve_arguments: list[str], start: bool = True) -> str:
-    """Write the user unit; enable and start it when a user systemd is running. Returns what was done."""
+def install(serve_arguments: list[str], foreground_command: str = "clipsketch serve", start: bool = True) -> str:
+    """Write the user unit; enable and start it when a user systemd is running, else say how to run the server
+    without one (``foreground_command``). Returns what was done."""
     path = unit_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(unit_text(serve_arguments))
@@ -83,8 +84,12 @@ def install(serve_arguments: list[str], start: bool = True) -> str:
         _systemctl("daemon-reload")
         _systemctl("enable", "--now", UNIT_NAME)
         done.append(f"enabled and started {UNIT_NAME} (logs: journalctl --user -u clipsketch)")
-    else:
-        done.append(f"no user systemd here: start it with systemctl --user enable --now {UNIT_NAME}")
+    elif start:
+        done.append("no user systemd runs here (a container, a session without systemd, WSL…), so nothing was "
+                    f"started. Run the server without it: `{foreground_command}` in the foreground (under tmux, "
+                    f"screen or nohup to keep it running); or as a system service: `clipsketch service print "
+                    f"[options] | sudo tee /etc/systemd/system/{UNIT_NAME}`, add User=/Group= lines, then "
+                    f"`sudo systemctl enable --now clipsketch`.")
     return "\n".join(done)
 
 

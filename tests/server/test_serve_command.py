@@ -110,6 +110,11 @@ def test_service_unit(tmp_path):
     installed = subprocess.run([sys.executable, "-m", "clipsketch.cli", "service", "install"], capture_output=True,
                                text=True, env=env, timeout=120)
     assert installed.returncode == 0, installed.stderr
+    from clipsketch.server.service import _user_systemd
+
+    if not _user_systemd():  # this machine (and CI) has none: the install says how to run without it
+        assert "no user systemd runs here" in installed.stdout and "`clipsketch serve --listen" in installed.stdout
+        assert "systemctl --user enable" not in installed.stdout
     unit = tmp_path / "systemd" / "user" / "clipsketch.service"
     assert unit.exists() and f"{script} serve" in unit.read_text()
     if shutil.which("systemd-analyze"):  # systemd's own checks of the unit, without a running systemd
@@ -124,6 +129,11 @@ def test_service_unit(tmp_path):
     refused = subprocess.run([sys.executable, "-m", "clipsketch.cli", "service", "print", "--token", "x"],
                              capture_output=True, text=True, env=env, timeout=120)
     assert refused.returncode == 2 and "--token-file" in refused.stderr
+    for action in ("print", "install"):  # what `serve` would refuse is refused before any unit is written
+        refused = subprocess.run([sys.executable, "-m", "clipsketch.cli", "service", action, "--listen",
+                                  "0.0.0.0:50053"], capture_output=True, text=True, env=env, timeout=120)
+        assert refused.returncode == 2 and "requires a token" in refused.stderr, refused.stderr
+        assert not unit.exists()
 
 
 @pytest.mark.parametrize("beside_python", [True, False], ids=["console-script", "python-c"])
