@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import os
-import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,6 @@ CLIP_MEAN = open_clip.OPENAI_DATASET_MEAN
 CLIP_STD = open_clip.OPENAI_DATASET_STD
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-HUB_HOST = ("huggingface.co", 443)
 HUB_PROBE_SECONDS = 3.0
 
 
@@ -189,11 +187,16 @@ def _split_hub(hub: str) -> tuple[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def hub_reachable() -> bool:
-    """Whether the Hugging Face hub accepts a TCP connection within ``HUB_PROBE_SECONDS`` (asked once)."""
+    """Whether the Hugging Face hub answers an HTTP request within ``HUB_PROBE_SECONDS`` (asked once), asked the
+    way huggingface_hub downloads: its endpoint (``HF_ENDPOINT``) through its HTTP session, which honours
+    ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``. Any HTTP answer counts: the hub is there."""
+    from huggingface_hub.utils import get_session
+
+    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
     try:
-        with socket.create_connection(HUB_HOST, timeout=HUB_PROBE_SECONDS):
-            return True
-    except OSError:
+        get_session().head(f"{endpoint.rstrip('/')}/api/models", timeout=HUB_PROBE_SECONDS)
+        return True
+    except Exception:  # connection, proxy, TLS and timeout errors come in many types
         return False
 
 

@@ -77,7 +77,7 @@ def hand_over():
 
 def run_here():
     try:
-        import clipsketch.inkscape_extension.effect  # noqa: F401
+        import clipsketch.inkscape_extension.effect  # noqa: F401  (fails here, with a message, not later)
     except ImportError as error:
         fail("The clipsketch environment (" + sys.executable + ") cannot load the extension: " + str(error) +
              ". Reinstall clipsketch there.")

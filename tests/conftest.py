@@ -1,8 +1,13 @@
-"""Shared fixtures: real SVG renderers, tiny models, the cat photo, and a real server on 127.0.0.1."""
+"""Shared fixtures: real SVG renderers, tiny models, the cat photo, and a real server on 127.0.0.1.
+
+Under CI (``CI=true``) a skipped test fails the run, except the ones that need hardware no CI machine has (a CUDA
+GPU): everything else the tests need, ``make test`` installs, so a skip there would hide a broken path.
+"""
 
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -98,3 +103,22 @@ def photo_bytes(chelsea) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(chelsea).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+# --- no silent skips in CI ---
+
+ALLOWED_SKIP_REASONS = ("needs a CUDA GPU",)
+_unexpected_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and os.environ.get("CI") == "true":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not any(allowed in reason for allowed in ALLOWED_SKIP_REASONS):
+            _unexpected_skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _unexpected_skips:
+        print("\nunexpected skips under CI (make test installs what they need):\n  " + "\n  ".join(_unexpected_skips))
+        session.exitstatus = 1

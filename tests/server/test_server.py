@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import sys
 import threading
@@ -59,12 +58,11 @@ def test_stream_order_and_content(client, photo_bytes):
     assert events[-1].done.seconds > 0 and not events[-1].done.cached
 
 
-def test_repeating_a_finished_request_is_served_from_the_cache(client, photo_bytes):
+def test_repeating_a_finished_request_is_served_from_the_cache(server, client, photo_bytes):
     first = client.sketch(photo_bytes, **QUICK)
-    start = time.monotonic()
     events = list(client.events(photo_bytes, **QUICK))
-    assert time.monotonic() - start < 0.5
-    assert events[-1].done.cached
+    assert server.jobs.submitted == 1  # no second job: the engine did not run again
+    assert "progress" not in kinds(events) and events[-1].done.cached
     assert [e.result.svg for e in events if e.HasField("result")] == [r.svg for r in first]
 
 
@@ -111,9 +109,9 @@ def test_cancel_by_id_frees_the_worker(server, client, client_factory, photo_byt
             pass
     assert cancelled.value.code == grpc.StatusCode.CANCELLED
     assert client.cancel("to-cancel") is False  # gone
-    start = time.monotonic()
-    assert kinds(client_factory(server).events(photo_bytes, **QUICK))[-1] == "done"
-    assert time.monotonic() - start < 15
+    assert wait_for(lambda: not server.jobs.is_known("to-cancel"))
+    # the one worker is free: a new job runs to the end (the cancelled one had 5000 iterations to go)
+    assert kinds(client_factory(server).events(photo_bytes, timeout=120, **QUICK))[-1] == "done"
 
 
 def test_client_disconnect_cancels_the_job(server, client, photo_bytes):
@@ -240,7 +238,6 @@ def client_factory():
         client.close()
 
 
-@pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl command to make a test certificate")
 def test_tls_with_a_token(make_server, tmp_path, photo_bytes):
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
@@ -295,7 +292,7 @@ def test_stroke_width_is_photo_pixels(client, photo_bytes):
     """The request's width comes back as the paths' width, in the photo's pixels (the coordinates' unit)."""
     results = client.sketch(photo_bytes, stroke_width=6.0, **QUICK)
     assert {round(path.width, 3) for path in results[0].paths} == {6.0}
-    assert f'stroke-width="6' in results[0].svg
+    assert 'stroke-width="6' in results[0].svg
 
 
 def test_every_request_leaves_a_log_line(server, client, photo_bytes, caplog):
