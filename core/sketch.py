@@ -244,11 +244,12 @@ class Engine:
         """
         image = load_photo(photo)
         use_mask = background.is_available() if options.mask is None else options.mask
-        if use_mask:
-            image = background.whiten_background(image, background.foreground_mask(image))
+        foreground = background.foreground_mask(image) if use_mask else None  # one U²-Net pass per photo
+        if foreground is not None:
+            image = background.whiten_background(image, foreground)
         framed = frame_photo(image, options.canvas_size, options.margin)
         canvas = framed.image.to(self.device)
-        saliency, saliency_source = self._saliency(canvas, image, options.margin, use_mask)
+        saliency, saliency_source = self._saliency(canvas, foreground, options.margin)
         yield Started(str(self.device), self.description, saliency_source, use_mask, list(self.notes), framed.frame)
 
         with torch.no_grad(), self.autocast():
@@ -277,17 +278,18 @@ class Engine:
         yield Finished(SketchResult(results, framed.image, saliency.cpu(), framed.frame, self.description,
                                     saliency_source, use_mask, str(self.device)))
 
-    def _saliency(self, canvas: torch.Tensor, image, margin: float, use_mask: bool) -> tuple[torch.Tensor, str]:
-        """Saliency ``[S, S]`` on the canvas and a description of where it came from."""
+    def _saliency(self, canvas: torch.Tensor, foreground, margin: float) -> tuple[torch.Tensor, str]:
+        """Saliency ``[S, S]`` on the canvas and a description of where it came from; ``foreground`` is the
+        photo's U²-Net mask ``[H, W]`` (None: no mask)."""
         size = canvas.shape[-1]
         edges = xdog_edges(canvas)[0, 0]
         if self.attention is not None:
             with torch.no_grad():
                 attention = upsample_attention(self.attention(canvas.to(torch.float32)), size)[0, 0]
             return attention * edges, f"{self.attention.description} attention × XDoG edges"
-        if use_mask:  # no ViT weights: the foreground itself says where the subject is
+        if foreground is not None:  # no ViT weights: the foreground itself says where the subject is
             # framing pads with white, so frame the background and turn it back into the foreground
-            backdrop = frame_photo(_gray_image(1 - background.foreground_mask(image)), size, margin).image[0, 0]
+            backdrop = frame_photo(_gray_image(1 - foreground), size, margin).image[0, 0]
             return (1 - backdrop).to(canvas.device) * edges, "U²-Net foreground × XDoG edges"
         return edges, "XDoG edges"
 
