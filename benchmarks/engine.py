@@ -88,7 +88,7 @@ def measure(config: str, device: str, iterations: int, end_to_end: int) -> dict:
         now = time.perf_counter()
         times.append(now - clock)
         clock = now
-    result["seconds_per_iteration"] = _median(times[1:-1])  # the last item is the tracker
+    result["seconds_per_iteration"] = _median(times[1:])  # the first step includes warm-up
     if end_to_end:
         start = time.perf_counter()
         run = engine.sketch(photo, SketchOptions(strokes=(16,), iterations=end_to_end, seeds=3))

@@ -5,14 +5,14 @@ sketch views (with gradients) and on the ``V - 1`` augmented photo views (withou
 are computed once and shared), and steps Adam. Every ``eval_every`` iterations the unaugmented loss of each seed
 is recorded and the best strokes per seed are kept; the loop stops early once every seed's evaluation loss has
 changed by at most ``tolerance`` twice without improving. It yields a :class:`Step` after every iteration and
-checks ``cancel`` between steps.
+checks ``cancel`` between steps, and returns the :class:`SeedTracker` (the generator's return value).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 import torch
@@ -115,9 +115,10 @@ def optimize_strokes(
     autocast: Callable[[], contextlib.AbstractContextManager],
     cancel: Callable[[], bool] = lambda: False,
     augmentation_seed: int = 0,
-) -> Iterator[Step | SeedTracker]:
+) -> Generator[Step, None, SeedTracker]:
     """Optimise ``start`` (``K`` seeds × ``N`` strokes) towards ``photo [1, 3, S, S]`` whose unaugmented taps
-    are ``photo_taps``. Yields a :class:`Step` per iteration and finally the :class:`SeedTracker`.
+    are ``photo_taps``. Yields a :class:`Step` per iteration; returns the :class:`SeedTracker` (best strokes and
+    losses per seed), e.g. ``tracker = yield from optimize_strokes(...)``.
 
     Raises:
         SketchCancelled: ``cancel()`` returned True between two steps.
@@ -177,7 +178,7 @@ def optimize_strokes(
         if config.bounds is not None:
             with torch.no_grad():
                 clamp_points(strokes.points, config.bounds)
-    yield tracker
+    return tracker
 
 
 def clamp_points(points: torch.Tensor, bounds: tuple[float, float, float, float]) -> torch.Tensor:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -261,16 +261,10 @@ class Engine:
         for count in options.strokes:
             points = clamp_points(initial_points(saliency, count, seeds, options.canvas_size), bounds).to(self.device)
             start = Strokes.from_points(points, width, options.color, options.canvas_size)
-            tracker: SeedTracker | None = None
             steps = optimize_strokes(start, canvas, photo_taps, self.backbone, options.loss,
                                      options.optimizer(self.seeds_per_pass, bounds), self.autocast, cancel,
                                      augmentation_seed=options.seed + count)
-            for item in steps:
-                if isinstance(item, Step):
-                    yield Progress(count, item)
-                else:
-                    tracker = item
-            assert tracker is not None
+            tracker = yield from _as_progress(count, steps)
             result = self._count_result(count, start, tracker, seeds, framed.frame, options, use_mask,
                                         saliency_source)
             results[count] = result
@@ -306,6 +300,16 @@ class Engine:
         })
         return CountResult(count, strokes, frame, svg, loss, seeds[winner], tracker.history[winner],
                            {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)})
+
+
+def _as_progress(count: int, steps: Generator[Step, None, SeedTracker]) -> Generator[Progress, None, SeedTracker]:
+    """The optimiser's steps for stroke count ``count`` as :class:`Progress` events; returns its tracker."""
+    while True:
+        try:
+            step = next(steps)
+        except StopIteration as done:
+            return done.value
+        yield Progress(count, step)
 
 
 def canvas_width(photo_pixels: float, photo_size: tuple[int, int], options: SketchOptions | None = None) -> float:

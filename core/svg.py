@@ -66,10 +66,6 @@ def strokes_to_svg(
     frame = frame or Frame.identity(strokes.canvas_size)
     if frame.canvas_size != strokes.canvas_size:
         raise ValueError(f"frame is for a {frame.canvas_size} px canvas, strokes for {strokes.canvas_size} px")
-    points = frame.to_target(strokes.points[index].detach().double().cpu()).numpy()
-    widths = (strokes.widths[index].detach().double().cpu() * frame.scale).numpy()
-    colors = strokes.colors[index].detach().double().cpu().numpy()
-
     root = etree.Element(
         f"{{{SVG_NS}}}svg",
         nsmap={None: SVG_NS, "clipsketch": CLIPSKETCH_NS},
@@ -86,20 +82,41 @@ def strokes_to_svg(
         facts[name] = str(value)
     etree.SubElement(etree.SubElement(root, f"{{{SVG_NS}}}metadata"), f"{{{CLIPSKETCH_NS}}}sketch", attrib=facts)
     group = etree.SubElement(root, f"{{{SVG_NS}}}g", attrib={"id": "sketch"})
-    for k, (control, width, color) in enumerate(zip(points, widths, colors)):
+    for k, stroke in enumerate(stroke_paths(strokes, frame, index, decimals)):
         attrib = {
             "id": f"stroke-{k}",
-            "d": path_data(control.reshape(-1).tolist(), decimals),
+            "d": stroke.d,
             "fill": "none",
-            "stroke": hex_color(color[:3]),
-            "stroke-width": _num(width, decimals),
+            "stroke": stroke.color,
+            "stroke-width": _num(stroke.width, decimals),
             "stroke-linecap": "round",
             "stroke-linejoin": "round",
         }
-        if color[3] < 1:
-            attrib["stroke-opacity"] = _num(color[3], 4)
+        if stroke.opacity < 1:
+            attrib["stroke-opacity"] = _num(stroke.opacity, 4)
         etree.SubElement(group, f"{{{SVG_NS}}}path", attrib=attrib)
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
+
+
+@dataclass(frozen=True)
+class StrokePath:
+    """One stroke as drawn: ``d`` path data ``M x0 y0 C …`` and full ``width`` in the frame's target units (photo
+    pixels), ``color`` ``#rrggbb``, ``opacity`` 0..1."""
+
+    d: str
+    width: float
+    color: str
+    opacity: float
+
+
+def stroke_paths(strokes: Strokes, frame: Frame, index: int = 0, decimals: int = 3) -> list[StrokePath]:
+    """The strokes of sketch ``index`` in ``frame``'s target coordinates: what an SVG document and the server's
+    messages both carry."""
+    points = frame.to_target(strokes.points[index].detach().double().cpu()).tolist()
+    widths = (strokes.widths[index].detach().double().cpu() * frame.scale).tolist()
+    colors = strokes.colors[index].detach().double().cpu().tolist()
+    return [StrokePath(path_data([v for point in control for v in point], decimals), width, hex_color(color[:3]),
+                       color[3]) for control, width, color in zip(points, widths, colors)]
 
 
 def path_data(control: list[float], decimals: int = 3) -> str:

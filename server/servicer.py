@@ -1,7 +1,8 @@
 """The RPC handler: request → validated job → queue → engine events → streamed ``SketchEvent`` messages.
 
 No sketching logic lives here: the engine (:mod:`clipsketch.core.sketch`) does the work; this module checks
-requests against the server's limits, maps engine events to protocol messages, and maps failures to status codes.
+requests against the limits, runs jobs (their events become messages in :mod:`.messages`), maps failures to
+status codes, and logs every request.
 """
 
 from __future__ import annotations
@@ -26,12 +27,11 @@ from clipsketch.core.limits import DEFAULT_ITERATIONS, DEFAULT_SEEDS, DEFAULT_ST
 from clipsketch.core.mask import MaskUnavailable
 from clipsketch.core.optimize import SketchCancelled
 from clipsketch.core.photo import PhotoError, load_photo
-from clipsketch.core.sketch import CountDone, Engine, Progress, SketchOptions, Started, canvas_width
-from clipsketch.core.strokes import Strokes
-from clipsketch.core.svg import hex_color, path_data
+from clipsketch.core.sketch import Engine, SketchOptions, Started, canvas_width
 from clipsketch.proto import sketch_pb2 as pb
 from clipsketch.proto import sketch_pb2_grpc
 from clipsketch.server.jobs import Job, JobQueue, QueueFull, end_marker
+from clipsketch.server.messages import event_message
 
 log = logging.getLogger("clipsketch.server")
 
@@ -162,32 +162,16 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         """Runs on a worker thread: the engine's events become the job's messages."""
         started = time.monotonic()
         frame: Frame | None = None
-        kept: list[pb.SketchEvent] = []
+        kept: list[pb.SketchEvent] = []  # what a cache hit replays: started and the results
         try:
             for event in engine.events(image, options, cancel=job.cancelled.is_set):
                 if isinstance(event, Started):
                     frame = event.frame
-                    message = pb.SketchEvent(request_id=job.request_id, started=pb.Started(
-                        device=event.device, backbone=event.backbone, saliency=event.saliency_source,
-                        mask_used=event.mask_used, notes=event.notes))
-                    kept.append(message)
-                elif isinstance(event, Progress):
-                    step = event.step
-                    preview = (paths_of(step.best, frame) if preview_every and frame is not None
-                               and (step.iteration % preview_every == 0 or step.finished) else [])
-                    message = pb.SketchEvent(request_id=job.request_id, progress=pb.Progress(
-                        strokes=event.count, iteration=step.iteration, iterations=step.iterations,
-                        geometric_loss=step.geometric, semantic_loss=step.semantic, loss=step.total,
-                        best_loss=step.evaluation, preview=preview))
-                elif isinstance(event, CountDone):
-                    result = event.result
-                    message = pb.SketchEvent(request_id=job.request_id, result=pb.Result(
-                        strokes=result.count, svg=result.svg, paths=paths_of(result.strokes, result.frame),
-                        photo_width=round(result.frame.width), photo_height=round(result.frame.height),
-                        loss=result.loss, seed=result.seed))
-                    kept.append(message)
-                else:
+                message = event_message(job.request_id, event, frame, preview_every)
+                if message is None:
                     continue
+                if not message.HasField("progress"):
+                    kept.append(message)
                 job.emit(message)
         except SketchCancelled:  # logged by the RPC, which sees every cancellation
             return
@@ -288,18 +272,6 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
                              max_queue=self.jobs.max_queue),
             defaults=pb.Defaults(strokes=DEFAULT_STROKES, iterations=DEFAULT_ITERATIONS, seeds=DEFAULT_SEEDS),
         )
-
-
-def paths_of(strokes: Strokes, frame: Frame) -> list[pb.Path]:
-    """The first sketch of ``strokes`` as protocol paths in the frame's (photo) coordinates."""
-    points = frame.to_target(strokes.points[0].detach().double().cpu()).tolist()
-    widths = (strokes.widths[0].detach().double().cpu() * frame.scale).tolist()
-    colors = strokes.colors[0].detach().cpu().tolist()
-    paths = []
-    for control, width, color in zip(points, widths, colors):
-        d = path_data([v for point in control for v in point])
-        paths.append(pb.Path(d=d, width=width, color=hex_color(color[:3]), opacity=color[3]))
-    return paths
 
 
 _MASK_MODES = {pb.MASK_DEFAULT: None, pb.MASK_ON: True, pb.MASK_OFF: False}

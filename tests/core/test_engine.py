@@ -25,6 +25,16 @@ def tiny_engine(tiny_model_configs):
     return Engine(backbone="clip", weights="random", loss_model="tiny-rn", saliency_model="tiny-vit", device="cpu")
 
 
+def run_to_end(steps):
+    """All the steps an optimiser yields, and the tracker it returns."""
+    collected = []
+    while True:
+        try:
+            collected.append(next(steps))
+        except StopIteration as done:
+            return collected, done.value
+
+
 def tiny_problem(photo, seeds: int, strokes: int, seed: int):
     """A tiny RN backbone, the framed photo, its taps, and random short strokes to start from."""
     torch.manual_seed(0)
@@ -39,8 +49,8 @@ def tiny_problem(photo, seeds: int, strokes: int, seed: int):
 def test_optimisation_lowers_the_loss_and_draws_on_the_photos_edges(chelsea):
     backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=1, strokes=16, seed=0)
     config = OptimizerConfig(iterations=120, tolerance=0)  # no early stop: the tiny model's loss is tiny
-    *steps, tracker = optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
-                                       contextlib.nullcontext)
+    steps, tracker = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
+                                                 contextlib.nullcontext))
     assert len(steps) == 120 and steps[-1].finished
     first, last = tracker.history[0][0][1], float(tracker.best_loss[0])
     assert last < 0.8 * first
@@ -59,8 +69,8 @@ def test_seeds_in_separate_passes_give_the_same_result(chelsea):
     finals = []
     for per_pass in (None, 1):
         config = OptimizerConfig(iterations=4, tolerance=0, seeds_per_pass=per_pass)
-        *_, tracker = optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
-                                       contextlib.nullcontext)
+        _, tracker = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
+                                                 contextlib.nullcontext))
         finals.append((tracker.best_points, tracker.best_loss))
     assert torch.allclose(finals[0][0], finals[1][0], atol=1e-4)
     assert torch.allclose(finals[0][1], finals[1][1], rtol=1e-4)
@@ -153,9 +163,9 @@ def test_strokes_stay_on_the_photo_not_in_the_frames_padding(tiny_engine, chelse
     bounds = (10.0, 40.0, 200.0, 180.0)
     backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=2, strokes=12, seed=3)
     clamp_points(start.points, bounds)
-    *steps, tracker = optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(),
-                                       OptimizerConfig(iterations=30, tolerance=0, bounds=bounds),
-                                       contextlib.nullcontext)
+    steps, tracker = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(),
+                                                 OptimizerConfig(iterations=30, tolerance=0, bounds=bounds),
+                                                 contextlib.nullcontext))
     for points in [tracker.best_points] + [step.best.points for step in steps]:
         xs, ys = points[..., 0], points[..., 1]
         assert ((xs >= 10) & (xs <= 200) & (ys >= 40) & (ys <= 180)).all()
