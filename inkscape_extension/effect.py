@@ -5,7 +5,8 @@ has handed over to the clipsketch environment, ``Sketch.effect`` calls :func:`sk
 ``<image>`` (embedded ``data:`` URI or linked file, see :mod:`.pictures`), it streams a job from the server and
 inserts one layer per stroke count, "Sketch – <image> – 16 strokes", holding real ``<path>`` elements placed
 exactly over the image (see :mod:`.placement`); the stroke width asked for (px of the page) is sent to the server
-in photo pixels, so the sketch is optimised at the width it is drawn. The rest of the document is untouched. Failures end with ``inkex.AbortExtension`` (a message for the user, exit status 1).
+in photo pixels, so the sketch is optimised at the width it is drawn. The rest of the document is untouched.
+Failures end with ``inkex.AbortExtension``: one message for the user, a non-zero exit status.
 """
 
 from __future__ import annotations
