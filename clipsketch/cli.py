@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="stroke width in photo pixels (default: 3/224 of the framed photo's side)")
     sketch.add_argument("--color", default="#000000", help="stroke color (CSS color, default black)")
     sketch.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
+    sketch.add_argument("--start", type=Path, default=None, metavar="SKETCH.svg",
+                        help="start from the stroked paths of this SVG (photo pixels); --strokes counts them too")
+    sketch.add_argument("--lock-start", action="store_true", help="keep the --start strokes exactly where they are")
     local = sketch.add_argument_group("in-process engine")
     local.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     local.add_argument("--backbone", default="auto", choices=["auto", "clip", "offline"],
@@ -123,7 +126,7 @@ def run_sketch(args: argparse.Namespace) -> int:
 
     from clipsketch.core.limits import Limits
     from clipsketch.core.photo import load_photo
-    from clipsketch.core.sketch import SketchOptions, canvas_width
+    from clipsketch.core.sketch import SketchOptions, StartStrokes, canvas_width
 
     try:
         red, green, blue = ImageColor.getrgb(args.color)[:3]
@@ -138,9 +141,14 @@ def run_sketch(args: argparse.Namespace) -> int:
     if args.width is not None:
         limits.check_width(args.width, image.size)
         width = canvas_width(args.width, image.size)
+    if args.lock_start and not args.start:
+        raise ValueError("--lock-start needs --start SKETCH.svg")
+    start = StartStrokes.from_svg(args.start.read_bytes(), locked=args.lock_start) if args.start else None
+    if start is not None:
+        start.check_within(image.size)
     args.options = SketchOptions(strokes=tuple(args.strokes), iterations=args.iterations, seeds=args.seeds,
                                  seed=args.seed, mask=args.mask, width=width,
-                                 color=(red / 255, green / 255, blue / 255, 1.0))
+                                 color=(red / 255, green / 255, blue / 255, 1.0), start=start)
     args.out.mkdir(parents=True, exist_ok=True)
     with _Progress() as progress:
         if args.server:
@@ -188,14 +196,18 @@ def _sketch_in_process(args, image, progress) -> list:
 
 
 def _sketch_on_server(args, photo_bytes: bytes, progress) -> list:
-    from clipsketch.client import SketchClient
-    from clipsketch.core.svg import svg_to_strokes
+    from clipsketch.client import SketchClient, start_strokes
+    from clipsketch.core.svg import hex_color, svg_to_strokes
 
     width = args.width or 0.0
+    given = args.options.start
+    start = start_strokes(given.points, given.widths, [hex_color(c[:3]) for c in given.colors],
+                          [c[3] for c in given.colors], given.locked) if given else []
     sketches = []
     with SketchClient(args.server, token=_read_token(args), tls_ca=args.tls_ca) as client:
         for event in client.events(photo_bytes, strokes=args.strokes, iterations=args.iterations, seeds=args.seeds,
-                                   seed=args.seed, mask=args.mask, stroke_width=width, stroke_color=args.color):
+                                   seed=args.seed, mask=args.mask, stroke_width=width, stroke_color=args.color,
+                                   start=start):
             kind = event.WhichOneof("event")
             if kind == "queued":
                 progress.queued(event.queued.position)

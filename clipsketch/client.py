@@ -77,6 +77,18 @@ def channel_target(servers: str | Sequence[str]) -> str:
     return f"{scheme}:{','.join(addresses)}"
 
 
+def start_strokes(points: Sequence[Sequence[float]], widths: Sequence[float] = (), colors: Sequence[str] = (),
+                  opacities: Sequence[float] = (), locked: bool | Sequence[bool] = False) -> list[pb.StartStroke]:
+    """``StartStroke`` messages for strokes given as 8 numbers each (x0 y0 … x3 y3, photo pixels); widths in
+    photo pixels, CSS colors and opacities are optional (the request's are used, opaque), ``locked`` one flag or
+    one per stroke."""
+    flags = [locked] * len(points) if isinstance(locked, bool) else list(locked)
+    return [pb.StartStroke(points=list(control), width=widths[k] if widths else 0.0,
+                           color=colors[k] if colors else "", opacity=opacities[k] if opacities else 0.0,
+                           locked=flags[k])
+            for k, control in enumerate(points)]
+
+
 class SketchClient:
     """A connection to one server, or to several spread by round robin.
 
@@ -113,12 +125,15 @@ class SketchClient:
 
     def request(self, photo: bytes, strokes: Sequence[int] = (16,), iterations: int = 0, seeds: int = 0,
                 seed: int = 0, mask: bool | None = None, stroke_width: float = 0.0, stroke_color: str = "",
-                preview_every: int = 0, request_id: str | None = None) -> pb.SketchRequest:
-        """A :class:`SketchRequest` (0 and empty mean the server's defaults; width in photo pixels)."""
+                preview_every: int = 0, request_id: str | None = None,
+                start: Sequence[pb.StartStroke] = ()) -> pb.SketchRequest:
+        """A :class:`SketchRequest` (0 and empty mean the server's defaults; width in photo pixels). ``start``:
+        strokes to start from (see :func:`start_strokes`)."""
         mode = pb.MASK_DEFAULT if mask is None else (pb.MASK_ON if mask else pb.MASK_OFF)
         return pb.SketchRequest(photo=photo, strokes=list(strokes), iterations=iterations, seeds=seeds, seed=seed,
                                 mask=mode, stroke_width=stroke_width, stroke_color=stroke_color,
-                                preview_every=preview_every, request_id=request_id or uuid.uuid4().hex)
+                                preview_every=preview_every, request_id=request_id or uuid.uuid4().hex,
+                                start=list(start))
 
     def events(self, photo: bytes, timeout: float | None = None, **fields) -> Iterator[pb.SketchEvent]:
         """Stream the events of one sketch. Raises :class:`ServerError` when the server refuses or fails it.

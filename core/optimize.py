@@ -48,8 +48,10 @@ class OptimizerConfig:
     seeds_per_pass: int | None = None
     """Seeds per backbone pass (None: all); fewer hold less memory at the same results."""
     bounds: tuple[float, float, float, float] | None = None
-    """``(left, top, right, bottom)`` canvas pixels that hold every control point (the photo inside its frame):
+    """``(left, top, right, bottom)`` canvas pixels that hold every free control point (the photo inside its frame):
     points are projected into it after every step, so each Bézier stays inside (convex hull). None: no bound."""
+    frozen: tuple[bool, ...] | None = None
+    """Per stroke: True keeps it exactly where it starts (no gradient, no step, no projection). None: all move."""
 
     def __post_init__(self) -> None:
         if self.iterations <= 0:
@@ -124,6 +126,14 @@ def optimize_strokes(
         SketchCancelled: ``cancel()`` returned True between two steps.
     """
     strokes = start.requires_grad_(points=True)
+    frozen = None
+    if config.frozen is not None and any(config.frozen):
+        if len(config.frozen) != strokes.num_strokes:
+            raise ValueError(f"frozen has {len(config.frozen)} flags for {strokes.num_strokes} strokes")
+        frozen = torch.tensor(config.frozen, device=strokes.points.device)
+        kept = strokes.points.detach()[:, frozen].clone()
+        moving = (~frozen).to(strokes.points.dtype)[None, :, None, None]
+        strokes.points.register_hook(lambda grad: grad * moving)  # Adam then never moves them (its moments stay 0)
     optimizer = torch.optim.Adam([strokes.points], lr=config.learning_rate)
     augmentation = paired_augmentation(loss_config, strokes.canvas_size)
     tracker = SeedTracker.start(strokes.points.detach().cpu())
@@ -175,9 +185,11 @@ def optimize_strokes(
         if finished:
             break
         optimizer.step()
-        if config.bounds is not None:
-            with torch.no_grad():
+        with torch.no_grad():
+            if config.bounds is not None:
                 clamp_points(strokes.points, config.bounds)
+            if frozen is not None:
+                strokes.points[:, frozen] = kept  # exactly where they were, projection or not
     return tracker
 
 

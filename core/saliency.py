@@ -89,6 +89,8 @@ def initial_points(
     """Control points ``[len(seeds), count, 4, 2]`` (pixels): per seed, start points sampled from ``saliency
     [H, W]`` and chained offsets of at most ``CHAIN_STEP × canvas_size`` pixels; each seed is reproducible on its
     own, whatever else is in the batch."""
+    if count == 0:
+        return torch.zeros(len(seeds), 0, 4, 2)
     batches = []
     for seed in seeds:
         generator = torch.Generator().manual_seed(int(seed))

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 
 from clipsketch import __version__
 from clipsketch.core import mask as background
@@ -40,13 +42,61 @@ from clipsketch.core.limits import (
 from clipsketch.core.losses import LossConfig
 from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Step, clamp_points, optimize_strokes
 from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
+from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.saliency import initial_points, upsample_attention, xdog_edges
 from clipsketch.core.strokes import Strokes, default_width
-from clipsketch.core.svg import strokes_to_svg
+from clipsketch.core.svg import strokes_to_svg, svg_to_strokes
 
 MAX_STROKES = ENGINE_MAX_STROKES
 MAX_SEEDS = ENGINE_MAX_SEEDS
 MAX_ITERATIONS = ENGINE_MAX_ITERATIONS
+
+
+@dataclass(frozen=True)
+class StartStrokes:
+    """Strokes a sketch starts from, in the photo's pixels: ``points`` one ``(x0, y0, x1, y1, x2, y2, x3, y3)``
+    per cubic stroke; ``widths`` full widths (photo pixels); ``colors`` RGBA 0..1; ``locked`` strokes are drawn in
+    every raster (they shape the loss) but never move. Tuples, so options stay hashable and printable in full."""
+
+    points: tuple[tuple[float, ...], ...]
+    widths: tuple[float, ...]
+    colors: tuple[tuple[float, float, float, float], ...]
+    locked: tuple[bool, ...]
+
+    def __post_init__(self) -> None:
+        count = len(self.points)
+        if not (len(self.widths) == len(self.colors) == len(self.locked) == count):
+            raise ValueError("start strokes need as many widths, colors and lock flags as strokes")
+        for k, (control, width, color) in enumerate(zip(self.points, self.widths, self.colors)):
+            if len(control) != 8 or not all(math.isfinite(v) for v in control):
+                raise ValueError(f"start stroke {k}: needs 8 finite coordinates (x0 y0 … x3 y3), got {control}")
+            if not (math.isfinite(width) and width > 0):
+                raise ValueError(f"start stroke {k}: width must be a positive number of photo pixels, got {width}")
+            if len(color) != 4 or not all(0 <= c <= 1 for c in color):
+                raise ValueError(f"start stroke {k}: color must be 4 values (RGBA) within 0..1")
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    @classmethod
+    def from_svg(cls, svg: str | bytes, locked: bool = False) -> StartStrokes:
+        """Every stroked path of an SVG (clipsketch's own, or any: M/L/H/V/C/S/Q/T/A, relative commands, several
+        subpaths, transforms) as cubic strokes in the document's user units, taken as photo pixels: each segment
+        is one stroke, so a long path counts as several. Raises :class:`~clipsketch.core.svg.SvgError`."""
+        imported = svg_to_strokes(svg)
+        points = imported.frame.to_target(imported.strokes.points[0].double()).reshape(-1, 8).tolist()
+        widths = (imported.strokes.widths[0].double() * imported.frame.scale).tolist()
+        colors = [tuple(color) for color in imported.strokes.colors[0].double().tolist()]
+        return cls(tuple(map(tuple, points)), tuple(widths), tuple(colors), (locked,) * len(points))
+
+    def check_within(self, photo_size: tuple[float, float]) -> None:
+        """Refuse coordinates absurdly far from the photo (more than one photo size beyond any edge)."""
+        width, height = photo_size
+        for k, control in enumerate(self.points):
+            xs, ys = control[0::2], control[1::2]
+            if min(xs) < -width or max(xs) > 2 * width or min(ys) < -height or max(ys) > 2 * height:
+                raise ValueError(f"start stroke {k} lies far outside the {width:g}×{height:g} photo: are its "
+                                 "coordinates in the photo's pixels?")
 
 
 @dataclass(frozen=True)
@@ -67,6 +117,8 @@ class SketchOptions:
     margin: float = 0.05
     loss: LossConfig = field(default_factory=LossConfig)
     learning_rate: float = 1.0
+    start: StartStrokes | None = None
+    """Strokes to start from (and keep, when locked); each stroke count is the total, start strokes included."""
 
     def __post_init__(self) -> None:
         counts = tuple(int(n) for n in ((self.strokes,) if isinstance(self.strokes, int) else self.strokes))
@@ -78,6 +130,9 @@ class SketchOptions:
                 raise ValueError(f"stroke count must be between 1 and {MAX_STROKES}, got {count}")
         if len(set(counts)) != len(counts):
             raise ValueError(f"stroke counts repeat: {list(counts)}")
+        if self.start is not None and min(counts) < len(self.start):
+            raise ValueError(f"{min(counts)} strokes asked in all, but the start has {len(self.start)} strokes: ask "
+                             f"for at least {len(self.start)}")
         if not 1 <= self.iterations <= MAX_ITERATIONS:
             raise ValueError(f"iterations must be between 1 and {MAX_ITERATIONS}, got {self.iterations}")
         if not 1 <= self.seeds <= MAX_SEEDS:
@@ -89,10 +144,10 @@ class SketchOptions:
         if not 0 <= self.margin <= 1:
             raise ValueError(f"margin must be within 0..1, got {self.margin}")
 
-    def optimizer(self, seeds_per_pass: int | None,
-                  bounds: tuple[float, float, float, float] | None = None) -> OptimizerConfig:
+    def optimizer(self, seeds_per_pass: int | None, bounds: tuple[float, float, float, float] | None = None,
+                  frozen: tuple[bool, ...] | None = None) -> OptimizerConfig:
         return OptimizerConfig(iterations=self.iterations, learning_rate=self.learning_rate,
-                               seeds_per_pass=seeds_per_pass, bounds=bounds)
+                               seeds_per_pass=seeds_per_pass, bounds=bounds, frozen=frozen)
 
 
 @dataclass
@@ -258,11 +313,19 @@ class Engine:
         width = options.width if options.width is not None else default_width(options.canvas_size)
         seeds = [options.seed + k for k in range(options.seeds)]
         bounds = photo_bounds(framed.frame)
+        given = start_strokes(options.start, framed.frame, image.size) if options.start else None
+        free_saliency = saliency if given is None else saliency * (1 - coverage(given))
         for count in options.strokes:
-            points = clamp_points(initial_points(saliency, count, seeds, options.canvas_size), bounds).to(self.device)
+            fresh = count - (given.num_strokes if given else 0)
+            points = clamp_points(initial_points(free_saliency, fresh, seeds, options.canvas_size), bounds)
             start = Strokes.from_points(points, width, options.color, options.canvas_size)
+            frozen = None
+            if given is not None:
+                start = given.repeat(len(seeds)).concat(start)
+                frozen = tuple(options.start.locked) + (False,) * fresh
+            start = start.to(self.device)
             steps = optimize_strokes(start, canvas, photo_taps, self.backbone, options.loss,
-                                     options.optimizer(self.seeds_per_pass, bounds), self.autocast, cancel,
+                                     options.optimizer(self.seeds_per_pass, bounds, frozen), self.autocast, cancel,
                                      augmentation_seed=options.seed + count)
             tracker = yield from _as_progress(count, steps)
             result = self._count_result(count, start, tracker, seeds, framed.frame, options, use_mask,
@@ -297,9 +360,29 @@ class Engine:
             "mask": "u2netp" if use_mask else "none", "saliency": saliency_source, "generator": f"clipsketch {__version__}",
             **({"note": "offline backbone: CLIP weights were unavailable"} if self.description.startswith("offline")
                else {}),
+            **({"start-strokes": len(options.start), "locked-strokes": sum(options.start.locked)} if options.start
+               else {}),
         })
         return CountResult(count, strokes, frame, svg, loss, seeds[winner], tracker.history[winner],
                            {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)})
+
+
+def start_strokes(start: StartStrokes, frame: Frame, photo_size: tuple[int, int]) -> Strokes:
+    """``start`` (photo pixels) as one sketch on the canvas ``frame`` maps the photo to."""
+    start.check_within(photo_size)
+    points = frame.to_canvas(torch.tensor(start.points, dtype=torch.float64).reshape(-1, 4, 2)).float()
+    widths = torch.tensor(start.widths, dtype=torch.float32) / frame.scale
+    colors = torch.tensor(start.colors, dtype=torch.float32)
+    return Strokes(points[None], widths[None], colors[None], frame.canvas_size)
+
+
+def coverage(strokes: Strokes, reach: int = 3) -> torch.Tensor:
+    """Where ``strokes`` (one sketch) already draw, ``[S, S]`` 0..1: their opaque ink, widened by ``reach``
+    pixels (a max filter), so new strokes start where the existing ones do not already cover the subject."""
+    opaque = Strokes(strokes.points, strokes.widths, torch.ones_like(strokes.colors), strokes.canvas_size)
+    with torch.no_grad():
+        ink = rasterize_strokes(opaque).alpha
+    return F.max_pool2d(ink, 2 * reach + 1, stride=1, padding=reach)[0, 0]
 
 
 def _as_progress(count: int, steps: Generator[Step, None, SeedTracker]) -> Generator[Progress, None, SeedTracker]:
@@ -317,6 +400,13 @@ def canvas_width(photo_pixels: float, photo_size: tuple[int, int], options: Sket
     engine's), through the frame the photo is sketched in."""
     options = options or SketchOptions()
     return photo_pixels / Frame.padded(*photo_size, options.canvas_size, options.margin).scale
+
+
+def photo_width(canvas_pixels: float | None, photo_size: tuple[int, int], options: SketchOptions | None = None) -> float:
+    """The inverse of :func:`canvas_width`; None is the default width."""
+    options = options or SketchOptions()
+    pixels = default_width(options.canvas_size) if canvas_pixels is None else canvas_pixels
+    return pixels * Frame.padded(*photo_size, options.canvas_size, options.margin).scale
 
 
 def photo_bounds(frame: Frame) -> tuple[float, float, float, float]:

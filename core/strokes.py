@@ -78,6 +78,17 @@ class Strokes:
     def to(self, device: torch.device | str) -> Strokes:
         return replace(self, points=self.points.to(device), widths=self.widths.to(device), colors=self.colors.to(device))
 
+    def repeat(self, batch: int) -> Strokes:
+        """A batch of one repeated ``batch`` times (copies)."""
+        return replace(self, points=self.points.repeat(batch, 1, 1, 1), widths=self.widths.repeat(batch, 1),
+                       colors=self.colors.repeat(batch, 1, 1))
+
+    def concat(self, other: Strokes) -> Strokes:
+        """Each sketch's strokes followed by ``other``'s (same batch size and canvas): drawn under them."""
+        return replace(self, points=torch.cat([self.points, other.points.to(self.points)], dim=1),
+                       widths=torch.cat([self.widths, other.widths.to(self.widths)], dim=1),
+                       colors=torch.cat([self.colors, other.colors.to(self.colors)], dim=1))
+
     def select(self, index: int) -> Strokes:
         """The sketch at batch position ``index`` as a batch of one."""
         return replace(

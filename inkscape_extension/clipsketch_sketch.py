@@ -26,10 +26,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class Sketch(inkex.EffectExtension):
-    """Extensions → Sketch → Abstract sketch (CLIPasso)…: one layer of strokes per stroke count."""
+    """Extensions → Sketch → Abstract sketch (CLIPasso)…: one layer of strokes per stroke count; and
+    Extensions → Sketch → Refine sketch…: one layer that starts from the selected paths."""
 
     def add_arguments(self, pars):
+        pars.add_argument("--action", default="sketch", help="sketch (Abstract sketch) or refine (Refine sketch)")
         pars.add_argument("--tab", default="options")
+        pars.add_argument("--total_strokes", type=int, default=16, help="Refine: strokes in all, the selected ones too")
+        pars.add_argument("--keep_fixed", type=inkex.Boolean, default=True, help="Refine: keep my strokes fixed")
         pars.add_argument("--strokes", default="4,8,16,32", help="stroke counts, e.g. 4,8,16,32")
         pars.add_argument("--iterations", type=int, default=500)
         pars.add_argument("--seeds", type=int, default=3)
@@ -60,7 +64,8 @@ def recorded_interpreter():
         return None
 
 
-def hand_over():
+def hand_over(script=__file__):
+    """Re-execute ``script`` (this entry script, or another beside it) with the clipsketch environment's Python."""
     interpreter = recorded_interpreter()
     if not interpreter:
         fail("clipsketch is not set up for this extension: run `clipsketch inkscape install` in the clipsketch "
@@ -72,16 +77,16 @@ def hand_over():
     environment[GUARD] = "1"
     # Inkscape's own inkex, offered to the clipsketch environment in case it has none
     environment[INKEX_PATH] = os.path.dirname(os.path.dirname(os.path.abspath(inkex.__file__)))
-    os.execve(interpreter, [interpreter, os.path.abspath(__file__)] + sys.argv[1:], environment)
+    os.execve(interpreter, [interpreter, os.path.abspath(script)] + sys.argv[1:], environment)
 
 
-def run_here():
+def run_here(extension=None):
     try:
         import clipsketch.inkscape_extension.effect  # noqa: F401  (fails here, with a message, not later)
     except ImportError as error:
         fail("The clipsketch environment (" + sys.executable + ") cannot load the extension: " + str(error) +
              ". Reinstall clipsketch there.")
-    Sketch().run()
+    (extension or Sketch)().run()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import inkex
 from clipsketch.client import ServerError, SketchClient, is_loopback
 from clipsketch.inkscape_extension.local_server import LocalServerFailed, start_local_server
 from clipsketch.inkscape_extension.pictures import PictureUnavailable, image_href, picture_size, read_picture
-from clipsketch.inkscape_extension.placement import photo_scale, photo_to_document, place_path
+from clipsketch.inkscape_extension.placement import composed_transform, photo_scale, photo_to_document, place_path
 
 
 class SketchCancelledByUser(Exception):
@@ -30,8 +30,13 @@ class SketchCancelledByUser(Exception):
 
 
 def sketch_selection(extension: inkex.EffectExtension) -> None:
-    """Do the effect for ``extension`` (its ``svg``, ``options`` and ``svg_path()``)."""
-    SelectionSketcher(extension).effect()
+    """Do the effect for ``extension`` (its ``svg``, ``options`` and ``svg_path()``): Abstract sketch, or Refine
+    sketch when ``options.action`` is ``refine``."""
+    sketcher = SelectionSketcher(extension)
+    if getattr(extension.options, "action", "sketch") == "refine":
+        sketcher.refine()
+    else:
+        sketcher.effect()
 
 
 class SelectionSketcher:
@@ -56,6 +61,41 @@ class SelectionSketcher:
         try:
             for image, photo in photos:
                 self.sketch_image(client, image, photo, counts)
+        finally:
+            client.close()
+
+    def refine(self) -> None:
+        """Refine sketch: one image and some paths (a sketch layer, or the user's own) → a new layer of
+        ``total_strokes`` strokes that starts from those paths (kept fixed when asked); the paths stay as they are."""
+        selected = list(self.svg.selection.values())
+        images = [element for element in selected if isinstance(element, inkex.Image)]
+        paths = [element for element in selected if isinstance(element, inkex.PathElement)]
+        for element in selected:  # a selected layer or group brings its paths
+            if isinstance(element, inkex.Group):
+                paths += [path for path in element.iterdescendants() if isinstance(path, inkex.PathElement)]
+        if len(images) != 1:
+            raise inkex.AbortExtension(
+                f"Select one image and the paths to refine (a sketch layer, or paths you drew); the selection "
+                f"holds {len(images)} images.")
+        if not paths:
+            raise inkex.AbortExtension("Select the paths to refine too (a sketch layer, or paths you drew), with "
+                                       "the image.")
+        image = images[0]
+        photo = self.photo_bytes(image)
+        try:
+            size = picture_size(photo)
+        except PictureUnavailable as error:
+            raise inkex.AbortExtension(f"Image {image_name(image)}: {error}.") from None
+        start = start_strokes_from_paths(paths, size, photo_to_document(image, size), self.options.stroke_color,
+                                         self.options.keep_fixed)
+        total = self.options.total_strokes
+        if total < len(start):
+            raise inkex.AbortExtension(
+                f"The selected paths make {len(start)} strokes (each curve segment is one), more than the "
+                f"{total} asked for in all: raise 'Total strokes' to at least {len(start)}, or select fewer paths.")
+        client = self.connect()
+        try:
+            self.sketch_image(client, image, photo, [total], start=start, label="refined, ")
         finally:
             client.close()
 
@@ -105,7 +145,8 @@ class SelectionSketcher:
 
     # --- one image ---------------------------------------------------------------------------------------------
 
-    def sketch_image(self, client: SketchClient, image: inkex.Image, photo: bytes, counts: list[int]) -> None:
+    def sketch_image(self, client: SketchClient, image: inkex.Image, photo: bytes, counts: list[int],
+                     start: list | None = None, label: str = "") -> None:
         request_id = uuid.uuid4().hex
         color = str(self.options.stroke_color.to_rgb())
         try:
@@ -116,7 +157,7 @@ class SelectionSketcher:
         width = self.svg.viewport_to_unit(f"{self.options.stroke_width}px") / photo_scale(image, size)
         request = dict(strokes=counts, iterations=self.options.iterations, seeds=self.options.seeds,
                        mask=self.options.mask, stroke_width=width, stroke_color=color, preview_every=10,
-                       request_id=request_id)
+                       request_id=request_id, start=start or [])
         window = open_progress_window(self.options.show_progress, image_name(image), photo, counts, color)
         results = []
         try:
@@ -134,16 +175,16 @@ class SelectionSketcher:
                                            f"{error}") from None
             raise inkex.AbortExtension(f"The clipsketch server refused the sketch: {error}") from None
         for result in results:
-            self.add_layer(image, result)
+            self.add_layer(image, result, label)
 
-    def add_layer(self, image: inkex.Image, result) -> None:
+    def add_layer(self, image: inkex.Image, result, label: str = "") -> None:
         """One layer of ``result``'s paths over ``image`` (placed by the photo size the server answered with: the
         EXIF-rotated picture, as Inkscape draws it); widths scale with the image."""
         size = (result.photo_width, result.photo_height)
         transform = photo_to_document(image, size)
         scale = photo_scale(image, size)
         name = image_name(image)
-        layer = self.svg.add(inkex.Layer.new(f"Sketch – {name} – {result.strokes} strokes"))
+        layer = self.svg.add(inkex.Layer.new(f"Sketch – {name} – {label}{result.strokes} strokes"))
         layer.set("id", self.svg.get_unique_id(f"sketch-{result.strokes}-"))
         for path in result.paths:
             element = inkex.PathElement.new(path=place_path(path.d, transform))
@@ -152,6 +193,43 @@ class SelectionSketcher:
                 "fill": "none", "stroke": path.color, "stroke-width": f"{path.width * scale:.4g}",
                 "stroke-opacity": f"{path.opacity:.3g}", "stroke-linecap": "round", "stroke-linejoin": "round"})
             layer.add(element)
+
+
+def start_strokes_from_paths(paths: list[inkex.PathElement], photo_size: tuple[int, int],
+                             photo_to_doc: inkex.Transform, color: inkex.Color, locked: bool) -> list:
+    """The ``paths`` (any path data, in any transformed group) as start strokes in the photo's pixels: mapped
+    through their composed transform and the inverse of the image's placement, then cut into cubic strokes (one
+    per segment) by the engine's SVG reader. Widths scale along; a path without a stroke gets ``color``."""
+    import svgpathtools
+
+    from clipsketch.client import start_strokes
+    from clipsketch.core.sketch import StartStrokes
+    from clipsketch.core.svg import SvgError, hex_color
+
+    to_photo = -photo_to_doc
+    drawn = []
+    for path in paths:
+        transform = to_photo @ composed_transform(path)
+        try:  # inkex drops what it cannot read; svgpathtools (the engine's reader) says so
+            svgpathtools.parse_path(path.get("d") or "")
+            data = inkex.Path(path.get("d") or "").transform(transform)
+        except Exception as error:  # both raise several types for malformed data
+            raise inkex.AbortExtension(f"Path {path.get_id()}: its path data cannot be read ({error}).") from None
+        style = path.specified_style() if hasattr(path, "specified_style") else path.style
+        stroke = style.get("stroke")
+        stroke = stroke if stroke and stroke != "none" else str(color.to_rgb())
+        width = float(inkex.units.convert_unit(style.get("stroke-width") or "1", "px") or 1.0)
+        path_scale = abs(transform.a * transform.d - transform.b * transform.c) ** 0.5
+        drawn.append(f'<path d="{data}" stroke="{stroke}" stroke-width="{max(width * path_scale, 0.01):.6g}" '
+                     f'fill="none"/>')
+    document = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {photo_size[0]} {photo_size[1]}">' +
+                "".join(drawn) + "</svg>")  # the photo's frame: the reader's canvas keeps the coordinates precise
+    try:
+        start = StartStrokes.from_svg(document, locked=locked)
+    except SvgError as error:
+        raise inkex.AbortExtension(f"The selected paths cannot be read as strokes: {error}.") from None
+    return start_strokes(start.points, start.widths, [hex_color(c[:3]) for c in start.colors],
+                         [c[3] for c in start.colors], start.locked)
 
 
 def image_name(image: inkex.Image) -> str:

@@ -1,6 +1,6 @@
 """``clipsketch inkscape install|uninstall``: put the extension into the user's Inkscape profile.
 
-Copies the ``.inx`` and the entry script into ``<profile>/extensions/clipsketch-extension/`` and records this
+Copies the ``.inx`` files and the entry scripts into ``<profile>/extensions/clipsketch-extension/`` and records this
 environment's Python there, so that Inkscape's own Python can hand over to it. The folder's name is no Python
 identifier on purpose: Inkscape puts ``<profile>/extensions`` on PYTHONPATH, where a folder named ``clipsketch``
 would shadow the package (earlier versions installed there; install and uninstall remove that folder).
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FILES = ("clipsketch_sketch.inx", "clipsketch_sketch.py")
+FILES = ("clipsketch_sketch.inx", "clipsketch_sketch.py", "clipsketch_refine.inx", "clipsketch_refine.py")
 FOLDER = "clipsketch-extension"
 LEGACY_FOLDER = "clipsketch"
 
@@ -45,7 +45,8 @@ def install(profile_dir: Path | None = None) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copy2(HERE / name, target / name)
-    (target / "clipsketch_sketch.py").chmod(0o755)
+    for script in ("clipsketch_sketch.py", "clipsketch_refine.py"):
+        (target / script).chmod(0o755)
     (target / "clipsketch_env.json").write_text(json.dumps({"python": sys.executable}, indent=1) + "\n")
     return target
 

@@ -17,7 +17,7 @@ MASK_ON: MaskMode
 MASK_OFF: MaskMode
 
 class SketchRequest(_message.Message):
-    __slots__ = ("photo", "strokes", "iterations", "seeds", "seed", "mask", "stroke_width", "stroke_color", "preview_every", "request_id")
+    __slots__ = ("photo", "strokes", "iterations", "seeds", "seed", "mask", "stroke_width", "stroke_color", "preview_every", "request_id", "start")
     PHOTO_FIELD_NUMBER: _ClassVar[int]
     STROKES_FIELD_NUMBER: _ClassVar[int]
     ITERATIONS_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,7 @@ class SketchRequest(_message.Message):
     STROKE_COLOR_FIELD_NUMBER: _ClassVar[int]
     PREVIEW_EVERY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
     photo: bytes
     strokes: _containers.RepeatedScalarFieldContainer[int]
     iterations: int
@@ -38,7 +39,22 @@ class SketchRequest(_message.Message):
     stroke_color: str
     preview_every: int
     request_id: str
-    def __init__(self, photo: _Optional[bytes] = ..., strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ..., seed: _Optional[int] = ..., mask: _Optional[_Union[MaskMode, str]] = ..., stroke_width: _Optional[float] = ..., stroke_color: _Optional[str] = ..., preview_every: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+    start: _containers.RepeatedCompositeFieldContainer[StartStroke]
+    def __init__(self, photo: _Optional[bytes] = ..., strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ..., seed: _Optional[int] = ..., mask: _Optional[_Union[MaskMode, str]] = ..., stroke_width: _Optional[float] = ..., stroke_color: _Optional[str] = ..., preview_every: _Optional[int] = ..., request_id: _Optional[str] = ..., start: _Optional[_Iterable[_Union[StartStroke, _Mapping]]] = ...) -> None: ...
+
+class StartStroke(_message.Message):
+    __slots__ = ("points", "width", "color", "opacity", "locked")
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    COLOR_FIELD_NUMBER: _ClassVar[int]
+    OPACITY_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_FIELD_NUMBER: _ClassVar[int]
+    points: _containers.RepeatedScalarFieldContainer[float]
+    width: float
+    color: str
+    opacity: float
+    locked: bool
+    def __init__(self, points: _Optional[_Iterable[float]] = ..., width: _Optional[float] = ..., color: _Optional[str] = ..., opacity: _Optional[float] = ..., locked: _Optional[bool] = ...) -> None: ...
 
 class SketchEvent(_message.Message):
     __slots__ = ("request_id", "queued", "started", "progress", "result", "done")

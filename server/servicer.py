@@ -27,7 +27,7 @@ from clipsketch.core.limits import DEFAULT_ITERATIONS, DEFAULT_SEEDS, DEFAULT_ST
 from clipsketch.core.mask import MaskUnavailable
 from clipsketch.core.optimize import SketchCancelled
 from clipsketch.core.photo import PhotoError, load_photo
-from clipsketch.core.sketch import Engine, SketchOptions, Started, canvas_width
+from clipsketch.core.sketch import Engine, SketchOptions, Started, StartStrokes, canvas_width, photo_width
 from clipsketch.proto import sketch_pb2 as pb
 from clipsketch.proto import sketch_pb2_grpc
 from clipsketch.server.jobs import Job, JobQueue, QueueFull, end_marker
@@ -238,9 +238,11 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             except ValueError as error:
                 refuse(str(error))
             width = canvas_width(request.stroke_width, image.size)
+        color = (red / 255, green / 255, blue / 255, 1.0)
         try:
+            start = _start_strokes(request, image.size, width, color) if request.start else None
             options = SketchOptions(strokes=counts, iterations=iterations, seeds=seeds, seed=request.seed, mask=mask,
-                                    width=width, color=(red / 255, green / 255, blue / 255, 1.0))
+                                    width=width, color=color, start=start)
         except ValueError as error:
             refuse(str(error))
         return options, image, request.preview_every
@@ -272,6 +274,31 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
                              max_queue=self.jobs.max_queue),
             defaults=pb.Defaults(strokes=DEFAULT_STROKES, iterations=DEFAULT_ITERATIONS, seeds=DEFAULT_SEEDS),
         )
+
+
+def _start_strokes(request: pb.SketchRequest, photo_size: tuple[int, int], width: float | None,
+                   color: tuple[float, float, float, float]) -> StartStrokes:
+    """The request's start strokes (photo pixels); missing widths and colors are the request's. ValueError names
+    the first bad one."""
+    default_width = photo_width(width, photo_size)
+    points, widths, colors = [], [], []
+    for k, stroke in enumerate(request.start):
+        if len(stroke.points) != 8:
+            raise ValueError(f"start stroke {k}: needs 8 numbers (x0 y0 … x3 y3), got {len(stroke.points)}")
+        if stroke.width:
+            Limits.check_width(stroke.width, photo_size)
+        try:
+            rgb = ImageColor.getrgb(stroke.color)[:3] if stroke.color else None
+        except ValueError:
+            raise ValueError(f"start stroke {k}: color {stroke.color!r} is not a CSS color") from None
+        if not 0 <= stroke.opacity <= 1:
+            raise ValueError(f"start stroke {k}: opacity must be within 0..1, got {stroke.opacity}")
+        points.append(tuple(stroke.points))
+        widths.append(stroke.width or default_width)
+        colors.append((*(c / 255 for c in rgb), stroke.opacity or 1.0) if rgb else (*color[:3], stroke.opacity or 1.0))
+    start = StartStrokes(tuple(points), tuple(widths), tuple(colors), tuple(s.locked for s in request.start))
+    start.check_within(photo_size)
+    return start
 
 
 _MASK_MODES = {pb.MASK_DEFAULT: None, pb.MASK_ON: True, pb.MASK_OFF: False}

@@ -52,3 +52,34 @@ def test_sketch_refuses_bad_input_clearly(tmp_path, chelsea):
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def path_numbers(svg_file):
+    root = etree.parse(str(svg_file)).getroot()
+    return [[float(v) for v in p.get("d").replace("M", " ").replace("C", " ").split()]
+            for p in root.iter("{http://www.w3.org/2000/svg}path")]
+
+
+def test_refining_a_sketch_keeps_the_locked_strokes(tmp_path, chelsea):
+    """`--start SKETCH.svg --lock-start`: the strokes of the first sketch come back unchanged (0.01 px, photo
+    coordinates) and new ones are added up to the total."""
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(chelsea).save(photo)
+    env = dict(os.environ, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1")
+
+    def sketch(*args, out):
+        return subprocess.run([sys.executable, "-m", "clipsketch.cli", "sketch", str(photo), "--iterations", "3",
+                               "--seeds", "1", "--no-mask", "--out", str(tmp_path / out), *args],
+                              capture_output=True, text=True, timeout=600, env=env)
+
+    first = sketch("--strokes", "4", out="first")
+    assert first.returncode == 0, first.stderr
+    start = tmp_path / "first" / "chelsea-4-strokes.svg"
+    too_few = sketch("--strokes", "3", "--start", str(start), out="bad")
+    assert too_few.returncode == 2 and "ask for at least 4" in too_few.stderr
+    refined = sketch("--strokes", "7", "--start", str(start), "--lock-start", out="refined")
+    assert refined.returncode == 0, refined.stderr
+    kept, again = path_numbers(start), path_numbers(tmp_path / "refined" / "chelsea-7-strokes.svg")
+    assert len(again) == 7
+    for before, after in zip(kept, again[:4]):
+        assert max(abs(a - b) for a, b in zip(before, after)) <= 0.01

@@ -176,3 +176,54 @@ def test_strokes_stay_on_the_photo_not_in_the_frames_padding(tiny_engine, chelse
     height, width = chelsea.shape[:2]
     assert points[..., 0].min() >= -1e-3 and points[..., 0].max() <= width + 1e-3
     assert points[..., 1].min() >= -1e-3 and points[..., 1].max() <= height + 1e-3
+
+
+def start_from(chelsea, tiny_engine, count=4, seed=5):
+    """A finished 4-stroke sketch of the cat as start strokes (photo pixels)."""
+    from clipsketch.core.sketch import StartStrokes
+
+    first = tiny_engine.sketch(chelsea, SketchOptions(strokes=(count,), iterations=3, seeds=1, mask=False, seed=seed))
+    sketch = first.sketches[count]
+    points = sketch.frame.to_target(sketch.strokes.points[0].double()).reshape(count, 8).tolist()
+    widths = (sketch.strokes.widths[0].double() * sketch.frame.scale).tolist()
+    colors = [tuple(c) for c in sketch.strokes.colors[0].tolist()]
+    return StartStrokes(tuple(map(tuple, points)), tuple(widths), tuple(colors), (True, False) * (count // 2))
+
+
+def test_locked_start_strokes_never_move_and_free_ones_do(tiny_engine, chelsea):
+    start = start_from(chelsea, tiny_engine)
+    result = tiny_engine.sketch(chelsea, SketchOptions(strokes=(4, 10), iterations=15, seeds=2, mask=False,
+                                                       start=start))
+    for count in (4, 10):
+        sketch = result.sketches[count]
+        points = sketch.frame.to_target(sketch.strokes.points[0].double()).reshape(count, 8)
+        given = torch.tensor(start.points, dtype=torch.float64)
+        assert (points[0::2][:2] - given[0::2]).abs().max() < 0.01  # locked: unchanged, in photo pixels
+        assert (points[1::2][:2] - given[1::2]).abs().max() > 0.01  # free start strokes were optimised
+        widths = sketch.strokes.widths[0].double() * sketch.frame.scale
+        assert torch.allclose(widths[:4], torch.tensor(start.widths, dtype=torch.float64), rtol=1e-5)
+    assert 'locked-strokes="2"' in result.sketches[10].svg
+
+
+def test_new_strokes_start_where_the_start_strokes_do_not_draw(chelsea):
+    from clipsketch.core.sketch import coverage
+
+    strokes = Strokes.from_points(torch.tensor([[[[20.0, 100], [80, 100], [140, 100], [200, 100]]]]))
+    covered = coverage(strokes)
+    assert covered[100, 20:200].min() == 1.0 and covered[20, :].max() == 0.0  # on the stroke, and far from it
+
+
+def test_bad_start_strokes_are_refused_clearly(chelsea, tiny_engine):
+    from clipsketch.core.sketch import StartStrokes
+
+    good = ((10.0, 10, 20, 20, 30, 30, 40, 40),)
+    with pytest.raises(ValueError, match="8 finite coordinates"):
+        StartStrokes(((1.0, float("nan"), 2, 2, 3, 3, 4, 4),), (2.0,), ((0, 0, 0, 1.0),), (True,))
+    with pytest.raises(ValueError, match="as many widths"):
+        StartStrokes(good, (2.0, 3.0), ((0, 0, 0, 1.0),), (True,))
+    start = StartStrokes(good * 3, (2.0,) * 3, ((0, 0, 0, 1.0),) * 3, (True,) * 3)
+    with pytest.raises(ValueError, match="2 strokes asked in all, but the start has 3"):
+        SketchOptions(strokes=(2, 8), start=start)
+    far = StartStrokes(((1e6, 0, 0, 0, 0, 0, 0, 0),), (2.0,), ((0, 0, 0, 1.0),), (False,))
+    with pytest.raises(ValueError, match="far outside"):
+        tiny_engine.sketch(chelsea, SketchOptions(strokes=(2,), iterations=1, seeds=1, mask=False, start=far))

@@ -148,3 +148,22 @@ def test_external_entities_are_refused_not_read(tmp_path):
 def test_metadata_keys_must_be_xml_names():
     with pytest.raises(ValueError, match="metadata key"):
         strokes_to_svg(sample_strokes(), metadata={"bad key": 1})
+
+
+def test_any_users_path_becomes_cubic_start_strokes():
+    """Relative commands, H/V, S, Q/T, arcs, several subpaths and transforms: every segment is one stroke (arcs
+    may need several cubics), in the document's user units."""
+    import svgpathtools
+
+    from clipsketch.core.sketch import StartStrokes
+
+    d = "M 10 20 h 30 v 15 c 5 5 10 5 15 0 s 10 -5 15 0 q 5 10 10 0 t 10 0 M 100 100 l 20 20 a 10 10 0 0 1 20 0 z"
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 200"><g transform="translate(5 7)">'
+           f'<path d="{d}" stroke="#ff0000" stroke-width="2" fill="none"/></g></svg>')
+    start = StartStrokes.from_svg(svg, locked=True)
+    segments = svgpathtools.parse_path(d)
+    expected = sum(len(list(s.as_cubic_curves())) if isinstance(s, svgpathtools.Arc) else 1 for s in segments)
+    assert len(start) == expected and all(start.locked)
+    assert start.points[0][:2] == pytest.approx((15, 27))  # M 10 20 through translate(5 7)
+    assert start.points[0][6:] == pytest.approx((45, 27))  # h 30, relative
+    assert start.widths[0] == pytest.approx(2) and start.colors[0] == pytest.approx((1, 0, 0, 1))

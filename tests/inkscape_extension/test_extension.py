@@ -231,7 +231,8 @@ def test_success_writes_nothing_to_stderr(server, workspace, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_inx_passes_inkex_checks(monkeypatch):
+@pytest.mark.parametrize("inx", ["clipsketch_sketch.inx", "clipsketch_refine.inx"])
+def test_inx_passes_inkex_checks(monkeypatch, inx):
     monkeypatch.chdir(EXTENSION)  # the checker looks for the script the .inx names from here
     checker = InxMixin()
     checker.assertEqual = lambda a, b, msg=None: None if a == b else pytest.fail(msg or f"{a!r} != {b!r}")
@@ -240,8 +241,8 @@ def test_inx_passes_inkex_checks(monkeypatch):
     checker.assertIn = lambda a, b, msg=None: None if a in b else pytest.fail(msg or f"{a!r} not in {b!r}")
     checker.assertNotIn = lambda a, b, msg=None: None if a not in b else pytest.fail(msg or f"{a!r} in {b!r}")
     checker.assertGreater = lambda a, b, msg=None: None if a > b else pytest.fail(msg or f"{a!r} <= {b!r}")
-    checker.assertInxIsGood(str(EXTENSION / "clipsketch_sketch.inx"))
-    root = etree.parse(str(EXTENSION / "clipsketch_sketch.inx")).getroot()
+    checker.assertInxIsGood(str(EXTENSION / inx))
+    root = etree.parse(str(EXTENSION / inx)).getroot()
     ns = {"i": "http://www.inkscape.org/namespace/inkscape/extension"}
     identifier = root.find("i:id", ns).text
     assert "_" not in identifier  # Inkscape turns underscores into '-' in action names
@@ -301,3 +302,85 @@ def test_photo_corner_lands_on_the_image_corner(root, image, corner):
     assert (point.x, point.y) == pytest.approx(corner)
     assert etree.tostring(svg) == before  # reading the placement rewrites no attribute
     assert matrix(composed_transform(svg)) == pytest.approx((1, 0, 0, 1, 0, 0))
+
+
+def refine_document(photo_png: bytes) -> str:
+    """An image inside rotated and scaled groups, and the user's own paths in a transformed group of their own."""
+    data = "data:image/png;base64," + base64.b64encode(photo_png).decode()
+    return f"""<svg xmlns="{SVG}" xmlns:xlink="http://www.w3.org/1999/xlink"
+     xmlns:inkscape="{INKSCAPE}" width="297mm" height="210mm" viewBox="0 0 297 210">
+  <g transform="translate(40 20) rotate(12)"><g transform="scale(0.4)">
+    <image id="cat" x="10" y="10" width="451" height="300" xlink:href="{data}"/></g></g>
+  <g id="mine" transform="translate(60 50) scale(1.2)">
+    <path id="curvy" d="m 10 10 l 20 5 c 5 5 10 5 15 0" style="fill:none;stroke:#0000ff;stroke-width:0.8"/>
+    <path id="straight" d="M 40 40 L 60 45" style="fill:none;stroke:#00aa00;stroke-width:0.5"/>
+  </g>
+</svg>"""
+
+
+def cubic_segments(root, path_id):
+    """The path's segments in root user units as 8 numbers each (lines as cubics with controls at thirds)."""
+    svg = inkex.load_svg(etree.tostring(root)).getroot()
+    element = svg.getElementById(path_id)
+    path = inkex.Path(element.get("d")).transform(composed_transform(element)).to_absolute()
+    segments, current = [], None
+    for command in path:
+        numbers = list(command.args)
+        if command.letter == "M":
+            current = numbers
+        elif command.letter == "L":
+            (x0, y0), (x3, y3) = current, numbers
+            segments.append([x0, y0, x0 + (x3 - x0) / 3, y0 + (y3 - y0) / 3, x0 + 2 * (x3 - x0) / 3,
+                             y0 + 2 * (y3 - y0) / 3, x3, y3])
+            current = numbers
+        elif command.letter == "C":
+            segments.append(current + numbers)
+            current = numbers[4:]
+    return segments
+
+
+def test_refine_keeps_my_strokes_exactly_and_adds_new_ones(server, tmp_path, photo_bytes):
+    path = tmp_path / "refine.svg"
+    path.write_text(refine_document(photo_bytes))
+    original = etree.fromstring(path.read_bytes())
+    root = run_effect(path, server.address, "cat", "mine", action="refine", total_strokes="7", keep_fixed="true",
+                      iterations="4")
+    added = layers(root)
+    assert [layer.get(f"{{{INKSCAPE}}}label") for layer in added] == ["Sketch – cat – refined, 7 strokes"]
+    strokes = [[float(v) for v in p.get("d").replace("M", " ").replace("C", " ").replace(",", " ").split()]
+               for p in added[0].iter(f"{{{SVG}}}path")]
+    assert len(strokes) == 7
+    expected = cubic_segments(original, "curvy") + cubic_segments(original, "straight")
+    assert len(expected) == 3
+    for got, want in zip(strokes, expected):  # document → photo → document: within 0.01 user units
+        assert max(abs(a - b) for a, b in zip(got, want)) <= 0.01, (got, want)
+    colors = [inkex.Style(p.get("style"))["stroke"] for p in added[0].iter(f"{{{SVG}}}path")]
+    assert colors[:3] == ["#0000ff", "#0000ff", "#00aa00"]  # the user's colours kept
+    for element in original.iter():  # the user's paths (and everything else) untouched
+        if element.get("id"):
+            kept = root.find(f".//*[@id='{element.get('id')}']")
+            assert kept is not None and dict(kept.attrib) == dict(element.attrib)
+
+
+@pytest.mark.parametrize(
+    "ids, options, message",
+    [
+        (("cat",), {}, "Select the paths to refine too"),
+        (("mine",), {}, "the selection holds 0 images"),
+        (("cat", "mine"), {"total_strokes": "2"}, "make 3 strokes"),
+    ],
+)
+def test_refine_bad_selections_are_clear(server, tmp_path, photo_bytes, capsys, ids, options, message):
+    path = tmp_path / "refine.svg"
+    path.write_text(refine_document(photo_bytes))
+    with pytest.raises(SystemExit) as exited:
+        run_effect(path, server.address, *ids, action="refine", **options)
+    assert exited.value.code != 0 and message in capsys.readouterr().err
+
+
+def test_refine_bad_path_data_is_named(server, tmp_path, photo_bytes, capsys):
+    path = tmp_path / "refine.svg"
+    path.write_text(refine_document(photo_bytes).replace('d="M 40 40 L 60 45"', 'd="M 40 40 L banana"'))
+    with pytest.raises(SystemExit):
+        run_effect(path, server.address, "cat", "mine", action="refine")
+    assert "straight" in capsys.readouterr().err

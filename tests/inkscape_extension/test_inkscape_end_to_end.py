@@ -56,8 +56,9 @@ def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
-def run_inkscape(tmp_path: Path, document: Path, ids: list[str], environment=None, **settings):
-    """Apply the extension to ``ids`` in ``document`` in the real Inkscape: the exported document's root and
+def run_inkscape(tmp_path: Path, document: Path, ids: list[str], environment=None,
+                 extension: str = EXTENSION_ID, **settings):
+    """Apply ``extension`` to ``ids`` in ``document`` in the real Inkscape: the exported document's root and
     file."""
     profile = tmp_path / "profile"
     if not (profile / "extensions").exists():
@@ -66,14 +67,14 @@ def run_inkscape(tmp_path: Path, document: Path, ids: list[str], environment=Non
         assert installed.returncode == 0, installed.stderr
     settings = {"strokes": "3", "iterations": "2", "seeds": "1", "mask": "false", "stroke_width": "2",
                 "start_server": "false", "show_progress": "false", **settings}
-    attributes = " ".join(f'{EXTENSION_ID}.{key}="{value}"' for key, value in settings.items())
+    attributes = " ".join(f'{extension}.{key}="{value}"' for key, value in settings.items())
     (profile / "preferences.xml").write_text(
         '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
         f'<inkscape version="1" xmlns:inkscape="{INKSCAPE}">\n'
         f'  <group id="extensions" python-interpreter="/usr/bin/python3" {attributes} />\n'
         "</inkscape>\n")
     output = tmp_path / f"result-{document.stem}.svg"
-    actions = f"select-by-id:{','.join(ids)};{EXTENSION_ID}.noprefs;export-filename:{output};export-do"
+    actions = f"select-by-id:{','.join(ids)};{extension}.noprefs;export-filename:{output};export-do"
     env = dict(os.environ, INKSCAPE_PROFILE_DIR=str(profile), PATH="/usr/bin:/bin", **(environment or {}))
     env.pop("CLIPSKETCH_HANDED_OVER", None)
     # stdin closed: under pytest an inherited stdin hangs Inkscape; anything on the extension's stderr would open
@@ -175,3 +176,37 @@ def test_viewbox_offset_units_and_aspect_ratios(server, tmp_path, chelsea):
     images = ["png", "webp-stretched", "letterboxed"]
     result, output = run_inkscape(tmp_path, document, images, server=server.address, strokes="4")
     assert_sketches_lie_on_their_images(result, output, {name: 4 for name in images})
+
+
+def test_refine_in_real_inkscape_keeps_the_users_strokes(server, tmp_path, chelsea):
+    """Extensions → Sketch → Refine sketch… in the real Inkscape: an image in a rotated group on an A4/mm page and
+    two paths the user drew (one relative, one with a quadratic curve) in a scaled group, kept fixed: the new layer
+    holds all the strokes, the user's first, exactly where they were (0.01 mm), and the user's paths are untouched."""
+    root = etree.parse(str(A4_TEMPLATE)).getroot()
+    layer = root.find(f"{{{SVG}}}g")
+    png = data_uri(encoded(chelsea, "PNG"), "image/png")
+    layer.append(etree.fromstring(
+        f'<g xmlns="{SVG}" xmlns:xlink="{XLINK}"><g transform="translate(30 40) rotate(8)">'
+        f'<image id="cat" x="0" y="0" width="150" height="100" xlink:href="{png}"/></g>'
+        f'<g id="mine" transform="translate(50 60) scale(1.5)">'
+        f'<path id="line" d="m 10 10 l 25 5" style="fill:none;stroke:#0000ff;stroke-width:0.7"/>'
+        f'<path id="curve" d="M 20 30 Q 35 45 50 30" style="fill:none;stroke:#ff0000;stroke-width:0.7"/>'
+        f'</g></g>'))
+    document = tmp_path / "refine.svg"
+    document.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    result, output = run_inkscape(tmp_path, document, ["cat", "mine"], server=server.address, total_strokes="6",
+                                  keep_fixed="true", iterations="3", extension="org.clipsketch.refine")
+    layers = [g for g in result.iter(f"{{{SVG}}}g") if g.get(f"{{{INKSCAPE}}}groupmode") == "layer"
+              and (g.get(f"{{{INKSCAPE}}}label") or "").startswith("Sketch")]
+    assert [g.get(f"{{{INKSCAPE}}}label") for g in layers] == ["Sketch – cat – refined, 6 strokes"]
+    strokes = [[float(v) for v in p.get("d").replace("M", " ").replace("C", " ").replace(",", " ").split()]
+               for p in layers[0].iter(f"{{{SVG}}}path")]
+    assert len(strokes) == 6
+    # the user's two segments in page millimetres: translate(50 60) scale(1.5) applied by hand
+    line = [(10, 10), (10 + 25 / 3, 10 + 5 / 3), (10 + 50 / 3, 10 + 10 / 3), (35, 15)]
+    curve = [(20, 30), (20 + 2 * 15 / 3, 30 + 2 * 15 / 3), (50 + 2 * (35 - 50) / 3, 30 + 2 * 15 / 3), (50, 30)]
+    for got, segment in zip(strokes, [line, curve]):
+        want = [v for x, y in segment for v in (50 + 1.5 * x, 60 + 1.5 * y)]
+        assert max(abs(a - b) for a, b in zip(got, want)) <= 0.01, (got, want)
+    for path_id, d in (("line", "m 10 10 l 25 5"), ("curve", "M 20 30 Q 35 45 50 30")):
+        assert result.find(f".//{{{SVG}}}path[@id='{path_id}']").get("d") == d

@@ -22,7 +22,8 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 def test_install_and_uninstall(tmp_path):
     target = install.install(tmp_path)
-    assert sorted(p.name for p in target.iterdir()) == ["clipsketch_env.json", "clipsketch_sketch.inx",
+    assert sorted(p.name for p in target.iterdir()) == ["clipsketch_env.json", "clipsketch_refine.inx",
+                                                        "clipsketch_refine.py", "clipsketch_sketch.inx",
                                                         "clipsketch_sketch.py"]
     assert json.loads((target / "clipsketch_env.json").read_text())["python"] == sys.executable
     assert target.name == "clipsketch-extension"  # no Python identifier: it cannot shadow the package

@@ -350,3 +350,37 @@ def test_every_request_leaves_a_log_line(server, client, photo_bytes, caplog):
             ("request refused", "bad"), ("job cancelled", "gone")} <= lines
     refused = next(r for r in caplog.records if r.getMessage() == "request refused")
     assert refused.fields["code"] == "INVALID_ARGUMENT" and "seeds" in refused.fields["reason"]
+
+
+def test_start_strokes_over_grpc_locked_ones_come_back_unchanged(client, photo_bytes):
+    from clipsketch.client import start_strokes
+
+    first = client.sketch(photo_bytes, **{**QUICK, "strokes": [4]})[0]
+    points = [[float(v) for v in p.d.replace("M", " ").replace("C", " ").split()] for p in first.paths]
+    start = start_strokes(points, [p.width for p in first.paths], [p.color for p in first.paths],
+                          locked=[True, True, False, False])
+    refined = client.sketch(photo_bytes, start=start, **{**QUICK, "strokes": [4, 9], "iterations": 6})
+    for result in refined:
+        again = [[float(v) for v in p.d.replace("M", " ").replace("C", " ").split()] for p in result.paths]
+        assert len(again) == result.strokes
+        for before, after in zip(points[:2], again[:2]):
+            assert max(abs(a - b) for a, b in zip(before, after)) <= 0.01
+
+
+@pytest.mark.parametrize(
+    "points, strokes, message",
+    [
+        ([[10.0] * 8] * 5, [4], "ask for at least 5"),
+        ([[10.0] * 7], [4], "needs 8 numbers"),
+        ([[10.0] * 7 + [float("nan")]], [4], "8 finite coordinates"),
+        ([[1e9] * 8], [4], "far outside"),
+    ],
+    ids=["too-many", "seven-numbers", "nan", "absurd"],
+)
+def test_bad_start_strokes_are_invalid_arguments(client, photo_bytes, points, strokes, message):
+    from clipsketch.client import start_strokes
+
+    with pytest.raises(ServerError) as refused:
+        client.sketch(photo_bytes, start=start_strokes(points, locked=True), **{**QUICK, "strokes": strokes})
+    assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT and message in str(refused.value)
+    assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"  # and the server keeps serving
