@@ -47,11 +47,6 @@ from clipsketch.core.saliency import initial_points, upsample_attention, xdog_ed
 from clipsketch.core.strokes import Strokes, default_width
 from clipsketch.core.svg import strokes_to_svg, svg_to_strokes
 
-MAX_STROKES = ENGINE_MAX_STROKES
-MAX_SEEDS = ENGINE_MAX_SEEDS
-MAX_ITERATIONS = ENGINE_MAX_ITERATIONS
-
-
 @dataclass(frozen=True)
 class StartStrokes:
     """Strokes a sketch starts from, in the photo's pixels: ``points`` one ``(x0, y0, x1, y1, x2, y2, x3, y3)``
@@ -126,17 +121,17 @@ class SketchOptions:
         if not counts:
             raise ValueError("ask for at least one stroke count")
         for count in counts:
-            if not 1 <= count <= MAX_STROKES:
-                raise ValueError(f"stroke count must be between 1 and {MAX_STROKES}, got {count}")
+            if not 1 <= count <= ENGINE_MAX_STROKES:
+                raise ValueError(f"stroke count must be between 1 and {ENGINE_MAX_STROKES}, got {count}")
         if len(set(counts)) != len(counts):
             raise ValueError(f"stroke counts repeat: {list(counts)}")
         if self.start is not None and min(counts) < len(self.start):
             raise ValueError(f"{min(counts)} strokes asked in all, but the start has {len(self.start)} strokes: ask "
                              f"for at least {len(self.start)}")
-        if not 1 <= self.iterations <= MAX_ITERATIONS:
-            raise ValueError(f"iterations must be between 1 and {MAX_ITERATIONS}, got {self.iterations}")
-        if not 1 <= self.seeds <= MAX_SEEDS:
-            raise ValueError(f"seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
+        if not 1 <= self.iterations <= ENGINE_MAX_ITERATIONS:
+            raise ValueError(f"iterations must be between 1 and {ENGINE_MAX_ITERATIONS}, got {self.iterations}")
+        if not 1 <= self.seeds <= ENGINE_MAX_SEEDS:
+            raise ValueError(f"seeds must be between 1 and {ENGINE_MAX_SEEDS}, got {self.seeds}")
         if self.width is not None and not 0 < self.width <= self.canvas_size / 4:
             raise ValueError(f"stroke width must be > 0 and at most {self.canvas_size / 4:g} canvas pixels")
         if len(self.color) != 4 or not all(0 <= c <= 1 for c in self.color):
@@ -314,7 +309,7 @@ class Engine:
         seeds = [options.seed + k for k in range(options.seeds)]
         bounds = photo_bounds(framed.frame)
         given = start_strokes(options.start, framed.frame, image.size) if options.start else None
-        free_saliency = saliency if given is None else saliency * (1 - coverage(given))
+        free_saliency = saliency if given is None else saliency * (1 - coverage(given).to(saliency.device))
         for count in options.strokes:
             fresh = count - (given.num_strokes if given else 0)
             points = clamp_points(initial_points(free_saliency, fresh, seeds, options.canvas_size), bounds)

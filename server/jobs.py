@@ -85,6 +85,7 @@ class JobQueue:
                     self._waiting.remove(job)
                     job.cancelled.set()
                     job.emit(_END)
+                    log.info("job cancelled", extra={"fields": {"request_id": request_id, "while": "waiting"}})
                     return True
             job = self._running.get(request_id)
         if job is None:
@@ -112,6 +113,8 @@ class JobQueue:
             job.cancelled.set()
         for job in waiting:
             job.emit(_END)
+            log.info("job cancelled", extra={"fields": {"request_id": job.request_id, "while": "waiting",
+                                                        "reason": "the server is shutting down"}})
 
     def join(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

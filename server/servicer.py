@@ -151,7 +151,6 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             if item is end:
                 if job.cancelled.is_set():
                     reason = "the server is shutting down" if self.shutting_down.is_set() else "the job was cancelled"
-                    log.info("job cancelled", extra={"fields": {"request_id": request_id, "reason": reason}})
                     context.abort(grpc.StatusCode.CANCELLED, reason)
                 return
             if isinstance(item, _Failure):
@@ -173,7 +172,9 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
                 if not message.HasField("progress"):
                     kept.append(message)
                 job.emit(message)
-        except SketchCancelled:  # logged by the RPC, which sees every cancellation
+        except SketchCancelled:  # a job cancelled while waiting is logged by the queue
+            log.info("job cancelled", extra={"fields": {"request_id": job.request_id, "while": "running",
+                                                        "seconds": round(time.monotonic() - started, 2)}})
             return
         except (PhotoError, MaskUnavailable, ValueError) as error:
             job.emit(_Failure(grpc.StatusCode.INVALID_ARGUMENT, str(error)))

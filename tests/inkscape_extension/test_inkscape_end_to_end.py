@@ -56,6 +56,14 @@ def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
+def a4_document(path: Path, content: str) -> Path:
+    """Inkscape's File → New document (A4, mm) with ``content`` (SVG markup) in its layer, written to ``path``."""
+    root = etree.parse(str(A4_TEMPLATE)).getroot()
+    root.find(f"{{{SVG}}}g").append(etree.fromstring(f'<g xmlns="{SVG}" xmlns:xlink="{XLINK}">{content}</g>'))
+    path.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    return path
+
+
 def run_inkscape(tmp_path: Path, document: Path, ids: list[str], environment=None,
                  extension: str = EXTENSION_ID, **settings):
     """Apply ``extension`` to ``ids`` in ``document`` in the real Inkscape: the exported document's root and
@@ -131,19 +139,14 @@ def test_default_a4_mm_document_linked_files_and_auto_start(tmp_path, chelsea):
     astronaut = folder / "img" / "astro naut.jpg"
     astronaut.write_bytes(encoded(skimage.data.astronaut(), "JPEG"))
     turned = data_uri(encoded(chelsea, "JPEG", orientation=6), "image/jpeg")
-    root = etree.parse(str(A4_TEMPLATE)).getroot()
-    layer = root.find(f"{{{SVG}}}g")
-    layer.append(etree.fromstring(
-        f'<g xmlns="{SVG}" xmlns:xlink="{XLINK}">'
+    document = a4_document(folder / "drawing.svg", (
         f'<image id="relative" x="10" y="10" width="90" height="60" xlink:href="img/chat é.png"/>'
         f'<image id="absolute" x="110" y="10" width="80" height="60" xlink:href="{folder / "img" / "coffee cup.jpg"}"/>'
         f'<image id="file-url" x="10" y="90" width="70" height="70" xlink:href="{astronaut.as_uri()}"/>'
         f'<image id="exif-rotated" x="110" y="90" width="60" height="90" xlink:href="{turned}"/>'
         f'<g transform="translate(40 190) rotate(-15)"><g transform="scale(0.5)">'
         f'<image id="in-groups" x="20" y="10" width="180" height="120" '
-        f'xlink:href="{urllib.parse.quote("img/chat é.png")}"/></g></g></g>'))
-    document = folder / "drawing.svg"
-    document.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        f'xlink:href="{urllib.parse.quote("img/chat é.png")}"/></g></g>'))
     address = f"127.0.0.1:{free_port()}"
     environment = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
     images = ["relative", "absolute", "file-url", "exif-rotated", "in-groups"]
@@ -182,18 +185,14 @@ def test_refine_in_real_inkscape_keeps_the_users_strokes(server, tmp_path, chels
     """Extensions → Sketch → Refine sketch… in the real Inkscape: an image in a rotated group on an A4/mm page and
     two paths the user drew (one relative, one with a quadratic curve) in a scaled group, kept fixed: the new layer
     holds all the strokes, the user's first, exactly where they were (0.01 mm), and the user's paths are untouched."""
-    root = etree.parse(str(A4_TEMPLATE)).getroot()
-    layer = root.find(f"{{{SVG}}}g")
     png = data_uri(encoded(chelsea, "PNG"), "image/png")
-    layer.append(etree.fromstring(
-        f'<g xmlns="{SVG}" xmlns:xlink="{XLINK}"><g transform="translate(30 40) rotate(8)">'
+    document = a4_document(tmp_path / "refine.svg", (
+        f'<g transform="translate(30 40) rotate(8)">'
         f'<image id="cat" x="0" y="0" width="150" height="100" xlink:href="{png}"/></g>'
         f'<g id="mine" transform="translate(50 60) scale(1.5)">'
         f'<path id="line" d="m 10 10 l 25 5" style="fill:none;stroke:#0000ff;stroke-width:0.7"/>'
         f'<path id="curve" d="M 20 30 Q 35 45 50 30" style="fill:none;stroke:#ff0000;stroke-width:0.7"/>'
-        f'</g></g>'))
-    document = tmp_path / "refine.svg"
-    document.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        f'</g>'))
     result, output = run_inkscape(tmp_path, document, ["cat", "mine"], server=server.address, total_strokes="6",
                                   keep_fixed="true", iterations="3", extension="org.clipsketch.refine")
     layers = [g for g in result.iter(f"{{{SVG}}}g") if g.get(f"{{{INKSCAPE}}}groupmode") == "layer"
