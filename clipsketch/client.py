@@ -6,8 +6,9 @@
         results = client.sketch(photo_bytes, strokes=(16,))   # blocking: the Result messages
 
 Several addresses (``SketchClient(["gpu1:50051", "gpu2:50051"])``) or a DNS name with several records spread
-requests over the servers with gRPC's round-robin load balancing. ``GetInfo`` and ``Cancel`` are retried on
-UNAVAILABLE (they are safe to repeat); a sketch is never retried behind the caller's back.
+requests over the servers with gRPC's round-robin load balancing. ``GetInfo``, ``Cancel`` and ``Finish`` are
+retried on UNAVAILABLE (they are safe to repeat); a sketch is never retried behind the caller's back.
+``finish(request_id)`` ends a job early with its results so far (the stream then ends with ``done``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ SERVICE = "clipsketch.v1.SketchService"
 _SERVICE_CONFIG = json.dumps({
     "loadBalancingConfig": [{"round_robin": {}}],
     "methodConfig": [{
-        "name": [{"service": SERVICE, "method": "GetInfo"}, {"service": SERVICE, "method": "Cancel"}],
+        "name": [{"service": SERVICE, "method": "GetInfo"}, {"service": SERVICE, "method": "Cancel"},
+                 {"service": SERVICE, "method": "Finish"}],
         "retryPolicy": {"maxAttempts": 4, "initialBackoff": "0.2s", "maxBackoff": "2s", "backoffMultiplier": 2,
                         "retryableStatusCodes": ["UNAVAILABLE"]},
     }],
@@ -104,6 +106,7 @@ class SketchClient:
         options = [("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1),
                    ("grpc.max_receive_message_length", 64 * 2**20), ("grpc.max_send_message_length", 64 * 2**20)]
         target = channel_target(servers)
+        self.servers = 1 if isinstance(servers, str) else len(servers)
         if tls_ca:
             credentials = grpc.ssl_channel_credentials(Path(tls_ca).read_bytes())
             self.channel = grpc.secure_channel(target, credentials, options)
@@ -126,14 +129,14 @@ class SketchClient:
     def request(self, photo: bytes, strokes: Sequence[int] = (16,), iterations: int = 0, seeds: int = 0,
                 seed: int = 0, mask: bool | None = None, stroke_width: float = 0.0, stroke_color: str = "",
                 preview_every: int = 0, request_id: str | None = None,
-                start: Sequence[pb.StartStroke] = ()) -> pb.SketchRequest:
+                start: Sequence[pb.StartStroke] = (), schedule: str = "") -> pb.SketchRequest:
         """A :class:`SketchRequest` (0 and empty mean the server's defaults; width in photo pixels). ``start``:
-        strokes to start from (see :func:`start_strokes`)."""
+        strokes to start from (see :func:`start_strokes`); ``schedule``: ``fast`` or ``reference``."""
         mode = pb.MASK_DEFAULT if mask is None else (pb.MASK_ON if mask else pb.MASK_OFF)
         return pb.SketchRequest(photo=photo, strokes=list(strokes), iterations=iterations, seeds=seeds, seed=seed,
                                 mask=mode, stroke_width=stroke_width, stroke_color=stroke_color,
                                 preview_every=preview_every, request_id=request_id or uuid.uuid4().hex,
-                                start=list(start))
+                                start=list(start), schedule=schedule)
 
     def events(self, photo: bytes, timeout: float | None = None, **fields) -> Iterator[pb.SketchEvent]:
         """Stream the events of one sketch. Raises :class:`ServerError` when the server refuses or fails it.
@@ -154,6 +157,14 @@ class SketchClient:
 
     def cancel(self, request_id: str) -> bool:
         return self._unary(self.stub.Cancel, pb.CancelRequest(request_id=request_id)).found
+
+    def finish(self, request_id: str) -> bool:
+        """Finish a job early: it ends with its results so far. True if a server had that job (with several
+        servers each is asked in turn: round robin sends each call to the next)."""
+        for _ in range(self.servers):
+            if self._unary(self.stub.Finish, pb.FinishRequest(request_id=request_id)).found:
+                return True
+        return False
 
     def info(self) -> pb.ServerInfo:
         return self._unary(self.stub.GetInfo, pb.GetInfoRequest())

@@ -1,4 +1,5 @@
-"""What one sketch gets when it asks for nothing, and what it may ask for at most (no torch: cheap to import).
+"""The stroke counts a sketch gets when it asks for none, and what it may ask for at most (no torch: cheap to
+import). Iterations and seeds default to the schedule's (:mod:`~clipsketch.core.schedules`).
 
 The defaults are the one place the CLI, the server and the engine take them from. A request beyond the limits
 is refused with a message that names the field (the server answers INVALID_ARGUMENT, the CLI exits with status
@@ -11,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 DEFAULT_STROKES = (16,)
-DEFAULT_ITERATIONS = 2000
-DEFAULT_SEEDS = 3
 
 ENGINE_MAX_STROKES = 512
 ENGINE_MAX_SEEDS = 32

@@ -2,15 +2,17 @@
 
 Every step rasterises the ``K`` sketches, draws paired augmentations, runs the frozen backbone on the ``K × V``
 sketch views (with gradients) and on the ``V - 1`` augmented photo views (without; the unaugmented photo's taps
-are computed once and shared), and steps Adam. Every ``eval_every`` iterations the unaugmented loss of each seed
-is recorded and the best strokes per seed are kept; the loop stops early once every seed's evaluation loss has
-changed by at most ``tolerance`` twice without improving. It yields a :class:`Step` after every iteration and
-checks ``cancel`` between steps, and returns the :class:`SeedTracker` (the generator's return value).
+are computed once and shared), and steps Adam at the step's learning rate. Every ``eval_every`` iterations the
+unaugmented loss of each seed is evaluated (in fp32) and the best strokes per seed are kept; a seed whose loss has
+converged leaves the batch (CLIPasso's early stop, per seed), and with ``narrow_after`` only the best seed goes on
+past that step. It yields a :class:`Step` after every iteration, checks ``cancel`` (abort) and ``finish`` (keep the
+best so far) between steps, and returns the :class:`SeedTracker` (the generator's return value).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
@@ -36,15 +38,22 @@ draws (and their results equal those of a run alone)."""
 
 @dataclass(frozen=True)
 class OptimizerConfig:
-    """Adam at ``learning_rate`` pixels on the control points for ``iterations`` steps; evaluation every
-    ``eval_every`` steps; early stop after ``patience`` evaluations that change by at most ``tolerance`` without
-    improving (CLIPasso's defaults); ``seeds_per_pass`` bounds the memory of a step."""
+    """Adam on the control points (pixels) for at most ``iterations`` steps. The learning rate rises linearly
+    over ``warmup`` steps to ``learning_rate`` and then stays there (``final_learning_rate`` None, CLIPasso's) or
+    follows a cosine down to ``final_learning_rate`` at the last step. Every ``eval_every`` steps each seed's
+    unaugmented loss is evaluated; a seed stops on its own after ``patience`` evaluations in a row that change by
+    at most ``tolerance`` without improving (CLIPasso's rule, per seed). ``narrow_after``: from that step on only
+    the seed with the lowest evaluation loss goes on (None: all go on). ``seeds_per_pass`` bounds the memory of a
+    step."""
 
     iterations: int = 2000
     learning_rate: float = 1.0
+    final_learning_rate: float | None = None
+    warmup: int = 0
     eval_every: int = 10
     tolerance: float = 1e-5
     patience: int = 2
+    narrow_after: int | None = None
     seeds_per_pass: int | None = None
     """Seeds per backbone pass (None: all); fewer hold less memory at the same results."""
     bounds: tuple[float, float, float, float] | None = None
@@ -58,12 +67,27 @@ class OptimizerConfig:
             raise ValueError(f"iterations must be > 0, got {self.iterations}")
         if not self.learning_rate > 0 or self.eval_every <= 0:
             raise ValueError("learning_rate and eval_every must be > 0")
+        if self.final_learning_rate is not None and not 0 <= self.final_learning_rate <= self.learning_rate:
+            raise ValueError("final_learning_rate must be within 0..learning_rate")
+        if self.warmup < 0 or (self.narrow_after is not None and self.narrow_after < 0):
+            raise ValueError("warmup and narrow_after must be >= 0")
+
+    def rate(self, step: int) -> float:
+        """The learning rate (pixels) of step ``step`` (0-based)."""
+        if step < self.warmup:
+            return self.learning_rate * (step + 1) / (self.warmup + 1)
+        if self.final_learning_rate is None:
+            return self.learning_rate
+        progress = (step - self.warmup) / max(1, self.iterations - 1 - self.warmup)
+        cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        return self.final_learning_rate + (self.learning_rate - self.final_learning_rate) * cosine
 
 
 @dataclass
 class Step:
-    """One iteration of one stroke count: loss terms are means over the seeds (``total`` is what was optimised);
-    ``evaluation`` is the best seed's latest unaugmented loss, ``best`` its best strokes so far (batch of one)."""
+    """One iteration of one stroke count: loss terms are means over the seeds still running (``total`` is what
+    was optimised); ``evaluation`` is the best seed's best unaugmented loss so far, ``best`` its strokes (batch of
+    one); ``running`` how many seeds were optimised in this step."""
 
     iteration: int
     iterations: int
@@ -73,38 +97,47 @@ class Step:
     evaluation: float
     best_seed: int
     best: Strokes
+    running: int = 1
     finished: bool = False
 
 
 @dataclass
 class SeedTracker:
-    """Best strokes and evaluation history per seed, and the early-stop counters."""
+    """Best strokes, evaluation history and early-stop counters per seed (``K`` seeds), and the step each seed
+    stopped at (``stopped``: -1 while it runs)."""
 
     best_loss: torch.Tensor
     best_points: torch.Tensor
     last_loss: torch.Tensor
     stalls: torch.Tensor
     history: list[list[tuple[int, float]]] = field(default_factory=list)
+    stopped: list[int] = field(default_factory=list)
 
     @classmethod
     def start(cls, points: torch.Tensor) -> SeedTracker:
         count = points.shape[0]
         infinite = torch.full((count,), float("inf"))
         return cls(infinite.clone(), points.detach().clone(), infinite.clone(), torch.zeros(count, dtype=torch.long),
-                   [[] for _ in range(count)])
+                   [[] for _ in range(count)], [-1] * count)
 
-    def record(self, iteration: int, loss: torch.Tensor, points: torch.Tensor, config: OptimizerConfig) -> bool:
-        """Record evaluation losses ``[K]`` for ``points [K, N, 4, 2]``; True once every seed has stalled."""
-        loss = loss.detach().float().cpu()
-        improved = loss < self.best_loss
-        unchanged = (loss - self.last_loss).abs() <= config.tolerance
-        self.stalls = torch.where(~improved & unchanged, self.stalls + 1, self.stalls)
-        self.best_points[improved] = points.detach()[improved.to(points.device)].to(self.best_points.device)
-        self.best_loss = torch.where(improved, loss, self.best_loss)
-        self.last_loss = loss
-        for seed, value in enumerate(loss.tolist()):
+    def record(self, iteration: int, seeds: torch.Tensor, loss: torch.Tensor, points: torch.Tensor,
+               config: OptimizerConfig) -> torch.Tensor:
+        """Record evaluation losses ``[k]`` of the seeds numbered ``seeds [k]`` for their ``points [k, N, 4, 2]``;
+        returns which of them have stalled ``patience`` times (``[k]`` bool)."""
+        loss, seeds = loss.detach().float().cpu(), seeds.cpu()
+        improved = loss < self.best_loss[seeds]
+        unchanged = (loss - self.last_loss[seeds]).abs() <= config.tolerance
+        self.stalls[seeds] = torch.where(~improved & unchanged, self.stalls[seeds] + 1, self.stalls[seeds])
+        self.best_points[seeds[improved]] = points.detach()[improved.to(points.device)].to(self.best_points.device)
+        self.best_loss[seeds] = torch.where(improved, loss, self.best_loss[seeds])
+        self.last_loss[seeds] = loss
+        for seed, value in zip(seeds.tolist(), loss.tolist()):
             self.history[seed].append((iteration, value))
-        return bool((self.stalls >= config.patience).all())
+        return self.stalls[seeds] >= config.patience
+
+    @property
+    def winner(self) -> int:
+        return int(torch.argmin(self.best_loss))
 
 
 def optimize_strokes(
@@ -117,31 +150,40 @@ def optimize_strokes(
     autocast: Callable[[], contextlib.AbstractContextManager],
     cancel: Callable[[], bool] = lambda: False,
     augmentation_seed: int = 0,
+    evaluation_taps: Taps | None = None,
+    finish: Callable[[], bool] = lambda: False,
 ) -> Generator[Step, None, SeedTracker]:
     """Optimise ``start`` (``K`` seeds × ``N`` strokes) towards ``photo [1, 3, S, S]`` whose unaugmented taps
     are ``photo_taps``. Yields a :class:`Step` per iteration; returns the :class:`SeedTracker` (best strokes and
     losses per seed), e.g. ``tracker = yield from optimize_strokes(...)``.
 
+    ``evaluation_taps``: the photo's taps in fp32; given, the evaluation loss is computed by an fp32 pass of the
+    unaugmented sketches (None: taken from the training pass, right when that runs in fp32). ``finish()`` true
+    between two steps ends the optimisation with the best strokes so far (a result, not an error).
+
     Raises:
         SketchCancelled: ``cancel()`` returned True between two steps.
     """
-    strokes = start.requires_grad_(points=True)
+    seeds_total = start.batch_size
+    running = torch.arange(seeds_total)  # the seeds still optimised, as rows of ``points``
     frozen = None
     if config.frozen is not None and any(config.frozen):
-        if len(config.frozen) != strokes.num_strokes:
-            raise ValueError(f"frozen has {len(config.frozen)} flags for {strokes.num_strokes} strokes")
-        frozen = torch.tensor(config.frozen, device=strokes.points.device)
-        kept = strokes.points.detach()[:, frozen].clone()
-        moving = (~frozen).to(strokes.points.dtype)[None, :, None, None]
-        strokes.points.register_hook(lambda grad: grad * moving)  # Adam then never moves them (its moments stay 0)
-    optimizer = torch.optim.Adam([strokes.points], lr=config.learning_rate)
-    augmentation = paired_augmentation(loss_config, strokes.canvas_size)
-    tracker = SeedTracker.start(strokes.points.detach().cpu())
-    seeds, views = strokes.batch_size, loss_config.augmentations + 1
+        if len(config.frozen) != start.num_strokes:
+            raise ValueError(f"frozen has {len(config.frozen)} flags for {start.num_strokes} strokes")
+        frozen = torch.tensor(config.frozen, device=start.points.device)
+        kept = start.points.detach()[:1, frozen].clone()
+    points = _parameter(start.points, frozen)
+    widths, colors = start.widths.detach(), start.colors.detach()
+    optimizer = torch.optim.Adam([points], lr=config.rate(0))
+    augmentation = paired_augmentation(loss_config, start.canvas_size)
+    tracker = SeedTracker.start(start.points.detach().cpu())
+    views = loss_config.augmentations + 1
     generator_state = torch.Generator().manual_seed(augmentation_seed).get_state()
     for iteration in range(config.iterations):
         if cancel():
             raise SketchCancelled()
+        strokes = Strokes(points, widths[running.to(widths.device)], colors[running.to(colors.device)],
+                          start.canvas_size)
         sketches = rasterize_strokes(strokes).rgb
         with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # seeded draws; the caller's RNG untouched
             torch.set_rng_state(generator_state)
@@ -154,43 +196,93 @@ def optimize_strokes(
         # Seeds are independent (each loss depends on its own strokes only), so the backbone can take them a
         # few at a time: gradients add up in the points, and only one group's activations are held at once.
         chunks = []
-        group = config.seeds_per_pass or seeds
-        for first in range(0, seeds, group):
+        count = len(running)
+        group = config.seeds_per_pass or count
+        for first in range(0, count, group):
             chunk = sketch_views[first : first + group]
             with autocast():
                 taps = backbone(chunk.reshape(chunk.shape[0] * views, *chunk.shape[2:]))
             chunks.append(sketch_loss(taps, photo_all, chunk.shape[0], loss_config))
-            chunks[-1].total.sum().backward(retain_graph=first + group < seeds)
+            chunks[-1].total.sum().backward(retain_graph=first + group < count)
         terms = LossTerms(*(torch.cat([getattr(c, name).detach() for c in chunks]) for name in
                             ("geometric", "semantic", "total", "evaluation")))
 
-        finished = iteration == config.iterations - 1
-        if iteration % config.eval_every == 0 or finished:
-            stalled = tracker.record(iteration, terms.evaluation, strokes.points, config)
-            finished = finished or stalled
-        best_seed = int(torch.argmin(tracker.best_loss))
-        best_points = tracker.best_points[best_seed : best_seed + 1].clone()
+        last = iteration == config.iterations - 1
+        done = last or finish()
+        stop = torch.zeros(count, dtype=torch.bool)
+        if iteration % config.eval_every == 0 or done:
+            evaluation = terms.evaluation
+            if evaluation_taps is not None:
+                evaluation = _evaluate(sketch_views[:, 0], evaluation_taps, backbone, loss_config)
+            stop = tracker.record(iteration, running, evaluation, points, config)
+            if config.narrow_after is not None and iteration >= config.narrow_after and count > 1:
+                best = int(torch.argmin(tracker.best_loss[running]))
+                stop = torch.ones(count, dtype=torch.bool)
+                stop[best] = bool(tracker.stalls[running[best]] >= config.patience)
+            for seed in running[stop].tolist():
+                tracker.stopped[seed] = iteration + 1
+            done = done or bool(stop.all())
+        winner = tracker.winner
         yield Step(
             iteration=iteration + 1,
             iterations=config.iterations,
-            geometric=float(terms.geometric.detach().mean()),
-            semantic=float(terms.semantic.detach().mean()),
-            total=float(terms.total.detach().mean()),
-            evaluation=float(tracker.best_loss[best_seed]),
-            best_seed=best_seed,
-            best=Strokes(best_points, strokes.widths.detach()[:1].cpu(), strokes.colors.detach()[:1].cpu(),
-                         strokes.canvas_size),
-            finished=finished,
+            geometric=float(terms.geometric.mean()),
+            semantic=float(terms.semantic.mean()),
+            total=float(terms.total.mean()),
+            evaluation=float(tracker.best_loss[winner]),
+            best_seed=winner,
+            best=Strokes(tracker.best_points[winner : winner + 1].clone(), widths[:1].cpu(), colors[:1].cpu(),
+                         start.canvas_size),
+            running=count,
+            finished=done,
         )
-        if finished:
+        if done:
             break
         optimizer.step()
         with torch.no_grad():
             if config.bounds is not None:
-                clamp_points(strokes.points, config.bounds)
+                clamp_points(points, config.bounds)
             if frozen is not None:
-                strokes.points[:, frozen] = kept  # exactly where they were, projection or not
+                points[:, frozen] = kept  # exactly where they were, projection or not
+        if stop.any():  # the stopped seeds leave the batch; the others keep their Adam moments
+            points, optimizer = _keep_rows(points, optimizer, ~stop, frozen)
+            running = running[~stop]
+        for group_settings in optimizer.param_groups:
+            group_settings["lr"] = config.rate(iteration + 1)
+    for seed in running.tolist():
+        if tracker.stopped[seed] < 0:
+            tracker.stopped[seed] = iteration + 1
     return tracker
+
+
+def _parameter(points: torch.Tensor, frozen: torch.Tensor | None) -> torch.Tensor:
+    """A fresh leaf copy of ``points [K, N, 4, 2]``; the gradient of ``frozen`` strokes is zeroed, so Adam never
+    moves them (its moments stay 0)."""
+    parameter = points.detach().clone().requires_grad_(True)
+    if frozen is not None:
+        moving = (~frozen).to(points.dtype)[None, :, None, None]
+        parameter.register_hook(lambda grad: grad * moving)
+    return parameter
+
+
+def _keep_rows(points: torch.Tensor, optimizer: torch.optim.Adam, keep: torch.Tensor,
+               frozen: torch.Tensor | None) -> tuple[torch.Tensor, torch.optim.Adam]:
+    """The rows (seeds) ``keep [K]`` of ``points`` as a new parameter with its Adam state carried over."""
+    rows = keep.to(points.device)
+    kept = _parameter(points[rows], frozen)
+    state = optimizer.state[points]
+    settings = {key: value for key, value in optimizer.param_groups[0].items() if key != "params"}
+    narrowed = torch.optim.Adam([kept], **settings)
+    if state:
+        narrowed.state[kept] = {key: value[rows] if key != "step" else value for key, value in state.items()}
+    return kept, narrowed
+
+
+def _evaluate(sketches: torch.Tensor, photo_taps: Taps, backbone: nn.Module, loss_config: LossConfig) -> torch.Tensor:
+    """The unaugmented loss ``[K]`` of ``sketches [K, 3, S, S]`` against the photo's fp32 taps, in fp32."""
+    with torch.no_grad():
+        taps = backbone(sketches.detach().float())
+        return sketch_loss(taps, photo_taps, sketches.shape[0], loss_config).evaluation
 
 
 def clamp_points(points: torch.Tensor, bounds: tuple[float, float, float, float]) -> torch.Tensor:

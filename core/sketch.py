@@ -15,7 +15,7 @@ import contextlib
 import functools
 import math
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -32,8 +32,6 @@ from clipsketch.core.backbones import (
 )
 from clipsketch.core.frame import Frame
 from clipsketch.core.limits import (
-    DEFAULT_ITERATIONS,
-    DEFAULT_SEEDS,
     DEFAULT_STROKES,
     ENGINE_MAX_ITERATIONS,
     ENGINE_MAX_SEEDS,
@@ -44,6 +42,7 @@ from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Step, clamp_p
 from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.saliency import initial_points, upsample_attention, xdog_edges
+from clipsketch.core.schedules import DEFAULT_SCHEDULE, schedule_named
 from clipsketch.core.strokes import Strokes, default_width
 from clipsketch.core.svg import strokes_to_svg, svg_to_strokes
 
@@ -96,28 +95,35 @@ class StartStrokes:
 
 @dataclass(frozen=True)
 class SketchOptions:
-    """What to draw. ``strokes``: one sketch per count; ``seeds`` random starts per count (the lowest
-    evaluation loss wins), numbered from ``seed``; ``mask``: background removal (None: when installed);
+    """What to draw. ``strokes``: one sketch per count; ``schedule`` how the loss is optimised (a name in
+    :data:`~clipsketch.core.schedules.SCHEDULES`), whose ``iterations``, ``seeds`` (random starts per count, the
+    lowest evaluation loss wins, numbered from ``seed``), learning rate and ``loss`` augmentations apply unless
+    given here (None: the schedule's); ``mask``: background removal (None: when installed);
     ``width`` full stroke width in canvas pixels (default 3 px per 224) and ``color`` RGBA 0..1; ``margin``
     around the photo when it is padded to a square (fraction of its longer side)."""
 
     strokes: tuple[int, ...] = DEFAULT_STROKES
-    iterations: int = DEFAULT_ITERATIONS
-    seeds: int = DEFAULT_SEEDS
+    schedule: str = DEFAULT_SCHEDULE
+    iterations: int | None = None
+    seeds: int | None = None
     seed: int = 0
     mask: bool | None = None
     width: float | None = None
     color: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
     canvas_size: int = 224
     margin: float = 0.05
-    loss: LossConfig = field(default_factory=LossConfig)
-    learning_rate: float = 1.0
+    loss: LossConfig | None = None
     start: StartStrokes | None = None
     """Strokes to start from (and keep, when locked); each stroke count is the total, start strokes included."""
 
     def __post_init__(self) -> None:
         counts = tuple(int(n) for n in ((self.strokes,) if isinstance(self.strokes, int) else self.strokes))
         object.__setattr__(self, "strokes", counts)
+        plan = schedule_named(self.schedule)
+        for name, value in (("iterations", plan.iterations), ("seeds", plan.seeds),
+                            ("loss", LossConfig(augmentations=plan.augmentations))):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         if not counts:
             raise ValueError("ask for at least one stroke count")
         for count in counts:
@@ -141,15 +147,19 @@ class SketchOptions:
 
     def optimizer(self, seeds_per_pass: int | None, bounds: tuple[float, float, float, float] | None = None,
                   frozen: tuple[bool, ...] | None = None) -> OptimizerConfig:
-        return OptimizerConfig(iterations=self.iterations, learning_rate=self.learning_rate,
-                               seeds_per_pass=seeds_per_pass, bounds=bounds, frozen=frozen)
+        plan = schedule_named(self.schedule)
+        return OptimizerConfig(iterations=self.iterations, learning_rate=plan.learning_rate,
+                               final_learning_rate=plan.final_learning_rate, warmup=plan.warmup,
+                               narrow_after=plan.narrow_after(self.iterations), seeds_per_pass=seeds_per_pass,
+                               bounds=bounds, frozen=frozen)
 
 
 @dataclass
 class CountResult:
     """The winning sketch for one stroke count: ``strokes`` (batch of one, canvas pixels), ``svg`` (photo
-    coordinates), its evaluation ``loss`` and ``seed``, ``history`` of (iteration, evaluation loss) of that seed,
-    the best loss of every seed, and the ``frame`` that maps the strokes onto the photo."""
+    coordinates), its evaluation ``loss`` (fp32, unaugmented) and ``seed``, ``history`` of (iteration, evaluation
+    loss) of that seed, the best loss of every seed, the ``frame`` that maps the strokes onto the photo, and the
+    steps the winning seed ran (``iterations_run``: fewer than asked when it converged or the job finished early)."""
 
     count: int
     strokes: Strokes
@@ -159,6 +169,8 @@ class CountResult:
     seed: int
     history: list[tuple[int, float]]
     seed_losses: dict[int, float]
+    iterations_run: int
+    schedule: str
 
 
 @dataclass
@@ -274,9 +286,10 @@ class Engine:
         options: SketchOptions | None = None,
         on_event: Callable[[Event], None] | None = None,
         cancel: Callable[[], bool] = lambda: False,
+        finish: Callable[[], bool] = lambda: False,
     ) -> SketchResult:
         """Run :meth:`events` to the end and return the :class:`SketchResult`."""
-        for event in self.events(photo, options or SketchOptions(), cancel):
+        for event in self.events(photo, options or SketchOptions(), cancel, finish):
             if on_event is not None:
                 on_event(event)
             if isinstance(event, Finished):
@@ -284,9 +297,12 @@ class Engine:
         raise RuntimeError("the engine stopped without a result")
 
     def events(
-        self, photo: PhotoInput, options: SketchOptions, cancel: Callable[[], bool] = lambda: False
+        self, photo: PhotoInput, options: SketchOptions, cancel: Callable[[], bool] = lambda: False,
+        finish: Callable[[], bool] = lambda: False,
     ) -> Iterator[Event]:
         """Sketch ``photo`` for every stroke count in ``options``, yielding events (see the module docstring).
+        ``finish()`` true ends the job early with what it has: the stroke count in progress gets its best strokes
+        so far, later counts are not drawn, and :class:`Finished` holds the counts done.
 
         Raises:
             PhotoError: the photo cannot be used. ValueError: bad options. MaskUnavailable: ``mask=True`` but
@@ -304,6 +320,10 @@ class Engine:
 
         with torch.no_grad(), self.autocast():
             photo_taps = self.backbone(canvas)
+        evaluation_taps = None  # the evaluation loss that picks the best strokes is computed in fp32
+        if self.precision != "fp32":
+            with torch.no_grad():
+                evaluation_taps = self.backbone(canvas)
         results: dict[int, CountResult] = {}
         width = options.width if options.width is not None else default_width(options.canvas_size)
         seeds = [options.seed + k for k in range(options.seeds)]
@@ -321,12 +341,15 @@ class Engine:
             start = start.to(self.device)
             steps = optimize_strokes(start, canvas, photo_taps, self.backbone, options.loss,
                                      options.optimizer(self.seeds_per_pass, bounds, frozen), self.autocast, cancel,
-                                     augmentation_seed=options.seed + count)
+                                     augmentation_seed=options.seed + count, evaluation_taps=evaluation_taps,
+                                     finish=finish)
             tracker = yield from _as_progress(count, steps)
             result = self._count_result(count, start, tracker, seeds, framed.frame, options, use_mask,
                                         saliency_source)
             results[count] = result
             yield CountDone(result)
+            if finish():  # finished early: keep what is done, start no other stroke count
+                break
         yield Finished(SketchResult(results, framed.image, saliency.cpu(), framed.frame, self.description,
                                     saliency_source, use_mask, str(self.device)))
 
@@ -346,12 +369,14 @@ class Engine:
         return edges, "XDoG edges"
 
     def _count_result(self, count, start, tracker, seeds, frame, options, use_mask, saliency_source) -> CountResult:
-        winner = int(torch.argmin(tracker.best_loss))
+        winner = tracker.winner
         strokes = Strokes(tracker.best_points[winner : winner + 1], start.widths[:1].detach().cpu(),
                           start.colors[:1].detach().cpu(), options.canvas_size)
         loss = float(tracker.best_loss[winner])
         svg = strokes_to_svg(strokes, frame=frame, metadata={
-            "seed": seeds[winner], "model": self.description, "loss": f"{loss:.6g}", "iterations": options.iterations,
+            "seed": seeds[winner], "model": self.description, "schedule": options.schedule,
+            "loss": f"{loss:.6g}", "loss-precision": "fp32", "iterations": options.iterations,
+            "iterations-run": tracker.stopped[winner],
             "mask": "u2netp" if use_mask else "none", "saliency": saliency_source, "generator": f"clipsketch {__version__}",
             **({"note": "offline backbone: CLIP weights were unavailable"} if self.description.startswith("offline")
                else {}),
@@ -359,7 +384,8 @@ class Engine:
                else {}),
         })
         return CountResult(count, strokes, frame, svg, loss, seeds[winner], tracker.history[winner],
-                           {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)})
+                           {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)}, tracker.stopped[winner],
+                           options.schedule)
 
 
 def start_strokes(start: StartStrokes, frame: Frame, photo_size: tuple[int, int]) -> Strokes:

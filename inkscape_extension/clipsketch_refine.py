@@ -16,7 +16,7 @@ class Refine(Sketch):
 
     def add_arguments(self, pars):
         super().add_arguments(pars)
-        pars.set_defaults(action="refine", iterations=300, seeds=1)  # as its .inx says
+        pars.set_defaults(action="refine", iterations=0, seeds=1)  # as its .inx says
 
 
 if __name__ == "__main__":

@@ -155,16 +155,18 @@ class SelectionSketcher:
             raise inkex.AbortExtension(f"Image {image_name(image)}: {error}.") from None
         # the width asked for (px of the page) in photo pixels, so the sketch is optimised at the width it is drawn
         width = self.svg.viewport_to_unit(f"{self.options.stroke_width}px") / photo_scale(image, size)
-        request = dict(strokes=counts, iterations=self.options.iterations, seeds=self.options.seeds,
-                       mask=self.options.mask, stroke_width=width, stroke_color=color, preview_every=10,
-                       request_id=request_id, start=start or [])
+        request = dict(strokes=counts, schedule=self.options.schedule, iterations=self.options.iterations,
+                       seeds=self.options.seeds, mask=self.options.mask, stroke_width=width, stroke_color=color,
+                       preview_every=10, request_id=request_id, start=start or [])
         window = open_progress_window(self.options.show_progress, image_name(image), photo, counts, color)
-        results = []
+        results, early = [], False
         try:
             events = client.events(photo, **request)
             for event in (window.run(events, client, request_id) if window else events):
                 if event.HasField("result"):
                     results.append(event.result)
+                elif event.HasField("done"):
+                    early = event.done.finished_early
         except SketchCancelledByUser:
             raise inkex.AbortExtension("Cancelled: no sketch was added.") from None
         except ServerError as error:
@@ -174,6 +176,8 @@ class SelectionSketcher:
                 raise inkex.AbortExtension(f"Image {image_name(image)}: the clipsketch server refused the sketch: "
                                            f"{error}") from None
             raise inkex.AbortExtension(f"The clipsketch server refused the sketch: {error}") from None
+        if early and not results:
+            raise inkex.AbortExtension("Use this was pressed before the sketch had started: nothing was added.")
         for result in results:
             self.add_layer(image, result, label)
 

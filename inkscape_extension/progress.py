@@ -1,6 +1,8 @@
-"""A small Tk window while a sketch runs: overall progress, time left, a live preview, and a Cancel button.
+"""A small Tk window while a sketch runs: overall progress, time left, a live preview, Use this and Cancel.
 
-Inkscape blocks while an extension runs, so this window is the user's only sign of life and way out. The gRPC
+Inkscape blocks while an extension runs, so this window is the user's only sign of life and way out. **Use this**
+(Alt+U; enabled once there is a preview) ends the job early and keeps the best strokes so far: they are inserted
+like a finished sketch (stroke counts not yet started are skipped). **Cancel** inserts nothing. The gRPC
 stream is read on a worker thread; the window polls it and closes itself when the stream ends. The preview
 draws the best strokes so far in the chosen colour over a faded copy of the photo. The window opens in the
 top-right corner of the screen, clear of Inkscape's own dialogs in the middle.
@@ -42,7 +44,12 @@ class ProgressWindow:
         self.canvas = tk.Canvas(self.root, width=PREVIEW_SIZE, height=PREVIEW_SIZE, background="white",
                                 highlightthickness=0)
         self.canvas.pack(padx=10, pady=4)
-        ttk.Button(self.root, text="Cancel", command=self.cancel).pack(pady=(4, 10))
+        buttons = ttk.Frame(self.root)
+        buttons.pack(pady=(4, 10))
+        self.use_button = ttk.Button(buttons, text="Use this", underline=0, command=self.use_this, state="disabled")
+        self.use_button.pack(side="left", padx=4)
+        ttk.Button(buttons, text="Cancel", command=self.cancel).pack(side="left", padx=4)
+        self.root.bind_all("<Alt-u>", lambda _event: self.use_this())
         self.root.protocol("WM_DELETE_WINDOW", self.cancel)
         self._backdrop, self._origin, self._scale = self._faded_photo(photo)
         self.canvas.create_image(*self._origin, image=self._backdrop, anchor="nw")
@@ -51,15 +58,18 @@ class ProgressWindow:
         self.events: list = []
         self.error: BaseException | None = None
         self.cancelled = False
+        self.finishing = False
         self._cancel_job = None
+        self._finish_job = None
         self._first_progress: tuple[float, float] | None = None  # (time, fraction done) when progress began
 
     def run(self, events, client, request_id: str) -> list:
-        """Read ``events`` until they end, showing progress; returns them. Raises the stream's error, or
-        ``SketchCancelledByUser`` after Cancel."""
+        """Read ``events`` until they end, showing progress; returns them (after Use this: up to the job's early
+        end). Raises the stream's error, or ``SketchCancelledByUser`` after Cancel."""
         from clipsketch.inkscape_extension.effect import SketchCancelledByUser
 
         self._cancel_job = lambda: client.cancel(request_id)
+        self._finish_job = lambda: client.finish(request_id)
         threading.Thread(target=self._read, args=(events,), daemon=True).start()
         self.root.after(50, self._poll)
         self.root.mainloop()
@@ -75,6 +85,16 @@ class ProgressWindow:
         self.status.set("Cancelling…")
         if self._cancel_job is not None:
             threading.Thread(target=self._cancel_job, daemon=True).start()
+
+    def use_this(self) -> None:
+        """Finish the job early with the best strokes so far (once there is something to use)."""
+        if self.finishing or self.cancelled or str(self.use_button["state"]) == "disabled":
+            return
+        self.finishing = True
+        self.use_button.state(["disabled"])
+        self.status.set("Finishing: keeping the best strokes so far…")
+        if self._finish_job is not None:
+            threading.Thread(target=self._finish_job, daemon=True).start()
 
     def fraction_done(self, strokes: int, iteration: int, iterations: int) -> float:
         """Overall progress 0..1 over all stroke counts (each count an equal share)."""
@@ -108,7 +128,7 @@ class ProgressWindow:
             self.status.set(f"Queued: {event.queued.position} job(s) ahead")
         elif kind == "started":
             self.status.set(f"Started on {event.started.device} ({event.started.backbone})")
-        elif kind == "progress" and not self.cancelled:
+        elif kind == "progress" and not (self.cancelled or self.finishing):
             step = event.progress
             done = self.fraction_done(step.strokes, step.iteration, step.iterations)
             number = self.counts.index(step.strokes) + 1 if step.strokes in self.counts else 1
@@ -118,6 +138,7 @@ class ProgressWindow:
             self.remaining.set(self._time_left(done))
             if step.preview:
                 self._draw(step.preview)
+                self.use_button.state(["!disabled"])
 
     def _time_left(self, done: float) -> str:
         now = time.monotonic()

@@ -17,7 +17,7 @@ MASK_ON: MaskMode
 MASK_OFF: MaskMode
 
 class SketchRequest(_message.Message):
-    __slots__ = ("photo", "strokes", "iterations", "seeds", "seed", "mask", "stroke_width", "stroke_color", "preview_every", "request_id", "start")
+    __slots__ = ("photo", "strokes", "iterations", "seeds", "seed", "mask", "stroke_width", "stroke_color", "preview_every", "request_id", "start", "schedule")
     PHOTO_FIELD_NUMBER: _ClassVar[int]
     STROKES_FIELD_NUMBER: _ClassVar[int]
     ITERATIONS_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,7 @@ class SketchRequest(_message.Message):
     PREVIEW_EVERY_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     photo: bytes
     strokes: _containers.RepeatedScalarFieldContainer[int]
     iterations: int
@@ -40,7 +41,8 @@ class SketchRequest(_message.Message):
     preview_every: int
     request_id: str
     start: _containers.RepeatedCompositeFieldContainer[StartStroke]
-    def __init__(self, photo: _Optional[bytes] = ..., strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ..., seed: _Optional[int] = ..., mask: _Optional[_Union[MaskMode, str]] = ..., stroke_width: _Optional[float] = ..., stroke_color: _Optional[str] = ..., preview_every: _Optional[int] = ..., request_id: _Optional[str] = ..., start: _Optional[_Iterable[_Union[StartStroke, _Mapping]]] = ...) -> None: ...
+    schedule: str
+    def __init__(self, photo: _Optional[bytes] = ..., strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ..., seed: _Optional[int] = ..., mask: _Optional[_Union[MaskMode, str]] = ..., stroke_width: _Optional[float] = ..., stroke_color: _Optional[str] = ..., preview_every: _Optional[int] = ..., request_id: _Optional[str] = ..., start: _Optional[_Iterable[_Union[StartStroke, _Mapping]]] = ..., schedule: _Optional[str] = ...) -> None: ...
 
 class StartStroke(_message.Message):
     __slots__ = ("points", "width", "color", "opacity", "locked")
@@ -125,7 +127,7 @@ class Path(_message.Message):
     def __init__(self, d: _Optional[str] = ..., width: _Optional[float] = ..., color: _Optional[str] = ..., opacity: _Optional[float] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("strokes", "svg", "paths", "photo_width", "photo_height", "loss", "seed")
+    __slots__ = ("strokes", "svg", "paths", "photo_width", "photo_height", "loss", "seed", "schedule", "iterations_run")
     STROKES_FIELD_NUMBER: _ClassVar[int]
     SVG_FIELD_NUMBER: _ClassVar[int]
     PATHS_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +135,8 @@ class Result(_message.Message):
     PHOTO_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     LOSS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    ITERATIONS_RUN_FIELD_NUMBER: _ClassVar[int]
     strokes: int
     svg: str
     paths: _containers.RepeatedCompositeFieldContainer[Path]
@@ -140,15 +144,19 @@ class Result(_message.Message):
     photo_height: int
     loss: float
     seed: int
-    def __init__(self, strokes: _Optional[int] = ..., svg: _Optional[str] = ..., paths: _Optional[_Iterable[_Union[Path, _Mapping]]] = ..., photo_width: _Optional[int] = ..., photo_height: _Optional[int] = ..., loss: _Optional[float] = ..., seed: _Optional[int] = ...) -> None: ...
+    schedule: str
+    iterations_run: int
+    def __init__(self, strokes: _Optional[int] = ..., svg: _Optional[str] = ..., paths: _Optional[_Iterable[_Union[Path, _Mapping]]] = ..., photo_width: _Optional[int] = ..., photo_height: _Optional[int] = ..., loss: _Optional[float] = ..., seed: _Optional[int] = ..., schedule: _Optional[str] = ..., iterations_run: _Optional[int] = ...) -> None: ...
 
 class Done(_message.Message):
-    __slots__ = ("seconds", "cached")
+    __slots__ = ("seconds", "cached", "finished_early")
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_EARLY_FIELD_NUMBER: _ClassVar[int]
     seconds: float
     cached: bool
-    def __init__(self, seconds: _Optional[float] = ..., cached: _Optional[bool] = ...) -> None: ...
+    finished_early: bool
+    def __init__(self, seconds: _Optional[float] = ..., cached: _Optional[bool] = ..., finished_early: _Optional[bool] = ...) -> None: ...
 
 class CancelRequest(_message.Message):
     __slots__ = ("request_id",)
@@ -162,12 +170,24 @@ class CancelResponse(_message.Message):
     found: bool
     def __init__(self, found: _Optional[bool] = ...) -> None: ...
 
+class FinishRequest(_message.Message):
+    __slots__ = ("request_id",)
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    def __init__(self, request_id: _Optional[str] = ...) -> None: ...
+
+class FinishResponse(_message.Message):
+    __slots__ = ("found",)
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    def __init__(self, found: _Optional[bool] = ...) -> None: ...
+
 class GetInfoRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "device", "devices", "backbone", "clip_weights_available", "mask_available", "limits", "defaults")
+    __slots__ = ("version", "device", "devices", "backbone", "clip_weights_available", "mask_available", "limits", "defaults", "schedules")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
@@ -176,6 +196,7 @@ class ServerInfo(_message.Message):
     MASK_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     DEFAULTS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULES_FIELD_NUMBER: _ClassVar[int]
     version: str
     device: str
     devices: _containers.RepeatedScalarFieldContainer[str]
@@ -184,7 +205,8 @@ class ServerInfo(_message.Message):
     mask_available: bool
     limits: Limits
     defaults: Defaults
-    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., backbone: _Optional[str] = ..., clip_weights_available: _Optional[bool] = ..., mask_available: _Optional[bool] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., defaults: _Optional[_Union[Defaults, _Mapping]] = ...) -> None: ...
+    schedules: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., backbone: _Optional[str] = ..., clip_weights_available: _Optional[bool] = ..., mask_available: _Optional[bool] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., defaults: _Optional[_Union[Defaults, _Mapping]] = ..., schedules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_photo_bytes", "max_photo_pixels", "max_strokes", "max_stroke_counts", "max_iterations", "max_seeds", "max_queue")
@@ -205,11 +227,13 @@ class Limits(_message.Message):
     def __init__(self, max_photo_bytes: _Optional[int] = ..., max_photo_pixels: _Optional[int] = ..., max_strokes: _Optional[int] = ..., max_stroke_counts: _Optional[int] = ..., max_iterations: _Optional[int] = ..., max_seeds: _Optional[int] = ..., max_queue: _Optional[int] = ...) -> None: ...
 
 class Defaults(_message.Message):
-    __slots__ = ("strokes", "iterations", "seeds")
+    __slots__ = ("strokes", "iterations", "seeds", "schedule")
     STROKES_FIELD_NUMBER: _ClassVar[int]
     ITERATIONS_FIELD_NUMBER: _ClassVar[int]
     SEEDS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     strokes: _containers.RepeatedScalarFieldContainer[int]
     iterations: int
     seeds: int
-    def __init__(self, strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ...) -> None: ...
+    schedule: str
+    def __init__(self, strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ..., schedule: _Optional[str] = ...) -> None: ...

@@ -44,6 +44,11 @@ class SketchServiceStub:
                 request_serializer=clipsketch_dot_proto_dot_sketch__pb2.CancelRequest.SerializeToString,
                 response_deserializer=clipsketch_dot_proto_dot_sketch__pb2.CancelResponse.FromString,
                 _registered_method=True)
+        self.Finish = channel.unary_unary(
+                '/clipsketch.v1.SketchService/Finish',
+                request_serializer=clipsketch_dot_proto_dot_sketch__pb2.FinishRequest.SerializeToString,
+                response_deserializer=clipsketch_dot_proto_dot_sketch__pb2.FinishResponse.FromString,
+                _registered_method=True)
         self.GetInfo = channel.unary_unary(
                 '/clipsketch.v1.SketchService/GetInfo',
                 request_serializer=clipsketch_dot_proto_dot_sketch__pb2.GetInfoRequest.SerializeToString,
@@ -68,6 +73,15 @@ class SketchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Finish(self, request, context):
+        """Finish a job early and keep what it has: the stroke count being optimised ends with its best strokes so far
+        (a Result), later counts are skipped, and the stream ends with Done (finished_early). A job still queued ends
+        with Done and no results. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetInfo(self, request, context):
         """What this server is and can do.
         """
@@ -87,6 +101,11 @@ def add_SketchServiceServicer_to_server(servicer, server):
                     servicer.Cancel,
                     request_deserializer=clipsketch_dot_proto_dot_sketch__pb2.CancelRequest.FromString,
                     response_serializer=clipsketch_dot_proto_dot_sketch__pb2.CancelResponse.SerializeToString,
+            ),
+            'Finish': grpc.unary_unary_rpc_method_handler(
+                    servicer.Finish,
+                    request_deserializer=clipsketch_dot_proto_dot_sketch__pb2.FinishRequest.FromString,
+                    response_serializer=clipsketch_dot_proto_dot_sketch__pb2.FinishResponse.SerializeToString,
             ),
             'GetInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetInfo,
@@ -148,6 +167,33 @@ class SketchService:
             '/clipsketch.v1.SketchService/Cancel',
             clipsketch_dot_proto_dot_sketch__pb2.CancelRequest.SerializeToString,
             clipsketch_dot_proto_dot_sketch__pb2.CancelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Finish(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/clipsketch.v1.SketchService/Finish',
+            clipsketch_dot_proto_dot_sketch__pb2.FinishRequest.SerializeToString,
+            clipsketch_dot_proto_dot_sketch__pb2.FinishResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,12 +24,14 @@ class QueueFull(Exception):
 
 @dataclass
 class Job:
-    """One sketch request. ``run(job)`` does the work (pushing events); ``cancel`` stops it between steps."""
+    """One sketch request. ``run(job)`` does the work (pushing events); ``cancelled`` stops it between steps,
+    ``finished`` ends it early with its results so far."""
 
     request_id: str
     run: Callable[[Job], None]
     outbox: queue.Queue = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
 
@@ -91,6 +93,24 @@ class JobQueue:
         if job is None:
             return False
         job.cancelled.set()
+        return True
+
+    def finish(self, request_id: str, done: Callable[[Job], object]) -> bool:
+        """Finish a job early: a running one keeps its results so far (its ``run`` sees ``finished``); a waiting
+        one leaves the queue with ``done(job)`` as its last event. True if a job had that id."""
+        with self._lock:
+            for job in list(self._waiting):
+                if job.request_id == request_id:
+                    self._waiting.remove(job)
+                    job.finished.set()
+                    job.emit(done(job))
+                    job.emit(_END)
+                    log.info("job finished early", extra={"fields": {"request_id": request_id, "while": "waiting"}})
+                    return True
+            job = self._running.get(request_id)
+        if job is None:
+            return False
+        job.finished.set()
         return True
 
     def is_known(self, request_id: str) -> bool:

@@ -32,7 +32,7 @@ def event_message(request_id: str, event: Event, frame: Frame | None, preview_ev
         return pb.SketchEvent(request_id=request_id, result=pb.Result(
             strokes=result.count, svg=result.svg, paths=paths_of(result.strokes, result.frame),
             photo_width=round(result.frame.width), photo_height=round(result.frame.height), loss=result.loss,
-            seed=result.seed))
+            seed=result.seed, schedule=result.schedule, iterations_run=result.iterations_run))
     return None
 
 

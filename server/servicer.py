@@ -23,10 +23,11 @@ from PIL import ImageColor
 from clipsketch import __version__
 from clipsketch.core import mask as background
 from clipsketch.core.frame import Frame
-from clipsketch.core.limits import DEFAULT_ITERATIONS, DEFAULT_SEEDS, DEFAULT_STROKES, Limits
+from clipsketch.core.limits import DEFAULT_STROKES, Limits
 from clipsketch.core.mask import MaskUnavailable
 from clipsketch.core.optimize import SketchCancelled
 from clipsketch.core.photo import PhotoError, load_photo
+from clipsketch.core.schedules import DEFAULT_SCHEDULE, SCHEDULES, schedule_named
 from clipsketch.core.sketch import Engine, SketchOptions, Started, StartStrokes, canvas_width, photo_width
 from clipsketch.proto import sketch_pb2 as pb
 from clipsketch.proto import sketch_pb2_grpc
@@ -163,7 +164,7 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         frame: Frame | None = None
         kept: list[pb.SketchEvent] = []  # what a cache hit replays: started and the results
         try:
-            for event in engine.events(image, options, cancel=job.cancelled.is_set):
+            for event in engine.events(image, options, cancel=job.cancelled.is_set, finish=job.finished.is_set):
                 if isinstance(event, Started):
                     frame = event.frame
                 message = event_message(job.request_id, event, frame, preview_every)
@@ -184,9 +185,13 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             job.emit(_Failure(grpc.StatusCode.INTERNAL, f"the sketch failed: {error}"))
             return
         seconds = time.monotonic() - started
-        self.cache.put(key, kept)
-        job.emit(pb.SketchEvent(request_id=job.request_id, done=pb.Done(seconds=seconds, cached=False)))
-        log.info("job done", extra={"fields": {"request_id": job.request_id, "seconds": round(seconds, 2)}})
+        early = job.finished.is_set()
+        if not early:  # a job finished early has partial results: never replayed for a full request
+            self.cache.put(key, kept)
+        job.emit(pb.SketchEvent(request_id=job.request_id, done=pb.Done(seconds=seconds, cached=False,
+                                                                         finished_early=early)))
+        log.info("job done", extra={"fields": {"request_id": job.request_id, "seconds": round(seconds, 2),
+                                               **({"finished_early": True} if early else {})}})
 
     def _engine_or_abort(self, context, request_id: str) -> Engine:
         if self.shutting_down.is_set():
@@ -207,8 +212,12 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         if len(request_id) > 200:
             refuse(f"request_id is {len(request_id)} characters, more than 200")
         counts = tuple(request.strokes) or DEFAULT_STROKES
-        iterations = request.iterations or DEFAULT_ITERATIONS
-        seeds = request.seeds or DEFAULT_SEEDS
+        try:
+            plan = schedule_named(request.schedule or DEFAULT_SCHEDULE)
+        except ValueError as error:
+            refuse(str(error))
+        iterations = request.iterations or plan.iterations
+        seeds = request.seeds or plan.seeds
         try:
             limits.check_photo_bytes(len(request.photo))
             limits.check(counts, iterations, seeds)
@@ -242,8 +251,8 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         color = (red / 255, green / 255, blue / 255, 1.0)
         try:
             start = _start_strokes(request, image.size, width, color) if request.start else None
-            options = SketchOptions(strokes=counts, iterations=iterations, seeds=seeds, seed=request.seed, mask=mask,
-                                    width=width, color=color, start=start)
+            options = SketchOptions(strokes=counts, schedule=plan.name, iterations=iterations, seeds=seeds,
+                                    seed=request.seed, mask=mask, width=width, color=color, start=start)
         except ValueError as error:
             refuse(str(error))
         return options, image, request.preview_every
@@ -256,12 +265,19 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             log.info("job cancel requested", extra={"fields": {"request_id": request.request_id}})
         return pb.CancelResponse(found=found)
 
+    def Finish(self, request: pb.FinishRequest, context) -> pb.FinishResponse:
+        found = self.jobs.finish(request.request_id, lambda job: pb.SketchEvent(
+            request_id=job.request_id, done=pb.Done(seconds=0.0, finished_early=True)))
+        if found:
+            log.info("job finish requested", extra={"fields": {"request_id": request.request_id}})
+        return pb.FinishResponse(found=found)
+
     def GetInfo(self, request: pb.GetInfoRequest, context) -> pb.ServerInfo:
         engine = self.models.engine
         import torch
 
         devices = ["cpu"] + [f"cuda:{k}" for k in range(torch.cuda.device_count())]
-        limits = self.limits
+        limits, default = self.limits, schedule_named(DEFAULT_SCHEDULE)
         return pb.ServerInfo(
             version=__version__,
             device=str(engine.device) if engine else "",
@@ -273,7 +289,9 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
                              max_strokes=limits.max_strokes, max_stroke_counts=limits.max_stroke_counts,
                              max_iterations=limits.max_iterations, max_seeds=limits.max_seeds,
                              max_queue=self.jobs.max_queue),
-            defaults=pb.Defaults(strokes=DEFAULT_STROKES, iterations=DEFAULT_ITERATIONS, seeds=DEFAULT_SEEDS),
+            defaults=pb.Defaults(strokes=DEFAULT_STROKES, iterations=default.iterations, seeds=default.seeds,
+                                 schedule=default.name),
+            schedules=list(SCHEDULES),
         )
 
 

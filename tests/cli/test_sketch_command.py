@@ -83,3 +83,58 @@ def test_refining_a_sketch_keeps_the_locked_strokes(tmp_path, chelsea):
     assert len(again) == 7
     for before, after in zip(kept, again[:4]):
         assert max(abs(a - b) for a, b in zip(before, after)) <= 0.01
+
+
+def interrupted_sketch(tmp_path, chelsea, interrupts: int, extra=(), strokes=("4", "8"), seeds="1"):
+    """Run ``clipsketch sketch`` (``strokes``, far more steps than it gets), press Ctrl-C ``interrupts`` times (0.3 s
+    apart) once the first bar runs; its exit status, stderr and output folder."""
+    import signal
+    import threading
+    import time
+
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(chelsea).save(photo)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "clipsketch.cli", "sketch", str(photo), "--strokes", *strokes, "--iterations", "5000",
+         "--seeds", seeds, "--no-mask", "--out", str(out), *extra],
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1"))
+    said = []
+    reader = threading.Thread(target=lambda: said.extend(iter(lambda: process.stderr.read(1), "")), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 300
+    while f"{strokes[0]} strokes:" not in "".join(said) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.0)  # a few steps in
+    for _ in range(interrupts):
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+    process.wait(timeout=300)
+    reader.join(10)
+    return process.returncode, "".join(said), out
+
+
+def test_ctrl_c_once_keeps_the_best_strokes_so_far(tmp_path, chelsea):
+    status, said, out = interrupted_sketch(tmp_path, chelsea, interrupts=1)
+    assert status == 0, said
+    assert "finishing early: keeping the best strokes so far" in said and "1 of 2 stroke count(s) kept" in said
+    assert not (out / "chelsea-8-strokes.svg").exists()
+    facts = etree.parse(str(out / "chelsea-4-strokes.svg")).getroot().find(".//{urn:clipsketch:sketch:1}sketch")
+    assert 1 <= int(facts.get("iterations-run")) < 5000 and facts.get("schedule") == "fast"
+    assert (out / "chelsea-4-strokes.png").exists()
+
+
+def test_ctrl_c_once_on_a_server_keeps_the_best_strokes_so_far(tmp_path, chelsea, server):
+    status, said, out = interrupted_sketch(tmp_path, chelsea, interrupts=1, extra=("--server", server.address))
+    assert status == 0, said
+    assert "1 of 2 stroke count(s) kept" in said and not (out / "chelsea-8-strokes.svg").exists()
+    facts = etree.parse(str(out / "chelsea-4-strokes.svg")).getroot().find(".//{urn:clipsketch:sketch:1}sketch")
+    assert 1 <= int(facts.get("iterations-run")) < 5000
+
+
+def test_ctrl_c_twice_aborts_without_writing(tmp_path, chelsea):
+    """The second Ctrl-C comes while the first is still finishing: steps of 8 seeds × 160 strokes take seconds."""
+    status, said, out = interrupted_sketch(tmp_path, chelsea, interrupts=2, strokes=("160",), seeds="8")
+    assert status == 130 and "interrupted" in said
+    assert not list(out.glob("*.svg"))

@@ -134,14 +134,16 @@ def test_bad_options_are_refused(options, message):
         SketchOptions(**options)
 
 
-def test_early_stop_after_two_unchanged_evaluations():
+def test_early_stop_after_two_unchanged_evaluations_per_seed():
     tracker = SeedTracker.start(torch.zeros(2, 1, 4, 2))
     config = OptimizerConfig()
-    points = torch.zeros(2, 1, 4, 2)
-    assert not tracker.record(0, torch.tensor([1.0, 1.0]), points, config)
-    assert not tracker.record(10, torch.tensor([1.0, 0.5]), points, config)  # seed 1 improves
-    assert not tracker.record(20, torch.tensor([1.0, 0.5]), points, config)  # seed 0: 2nd stall, seed 1: 1st
-    assert tracker.record(30, torch.tensor([1.0, 0.5]), points, config)  # every seed has stalled twice
+    points, both, only_1 = torch.zeros(2, 1, 4, 2), torch.tensor([0, 1]), torch.tensor([1])
+    assert tracker.record(0, both, torch.tensor([1.0, 1.0]), points, config).tolist() == [False, False]
+    assert tracker.record(10, both, torch.tensor([1.0, 0.5]), points, config).tolist() == [False, False]
+    # seed 0 has stalled twice (it stops); seed 1 once
+    assert tracker.record(20, both, torch.tensor([1.0, 0.5]), points, config).tolist() == [True, False]
+    assert tracker.record(30, only_1, torch.tensor([0.5]), points[1:], config).tolist() == [True]
+    assert [len(h) for h in tracker.history] == [3, 4]
 
 
 def test_without_clip_weights_auto_falls_back_to_the_offline_backbone_and_says_so(chelsea, monkeypatch, tmp_path):

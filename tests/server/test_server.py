@@ -17,6 +17,7 @@ from PIL import Image
 
 from clipsketch import __version__
 from clipsketch.client import ServerError, SketchClient
+from clipsketch.core.schedules import SCHEDULES
 from clipsketch.server.app import SecurityError
 
 LONG = {"strokes": [4], "iterations": 5000, "seeds": 1, "mask": False}
@@ -56,7 +57,8 @@ def test_stream_order_and_content(client, photo_bytes):
         root = etree.fromstring(result.svg.encode())
         assert root.get("viewBox") == "0 0 451 300"
         assert len(root.findall(".//{http://www.w3.org/2000/svg}path")) == result.strokes
-    assert events[-1].done.seconds > 0 and not events[-1].done.cached
+        assert result.schedule == "fast" and result.iterations_run == 4
+    assert events[-1].done.seconds > 0 and not events[-1].done.cached and not events[-1].done.finished_early
 
 
 def test_repeating_a_finished_request_is_served_from_the_cache(server, client, photo_bytes):
@@ -115,6 +117,44 @@ def test_cancel_by_id_frees_the_worker(server, client, client_factory, photo_byt
     assert kinds(client_factory(server).events(photo_bytes, timeout=120, **QUICK))[-1] == "done"
 
 
+def test_finish_keeps_the_best_strokes_so_far_and_skips_later_counts(server, client, photo_bytes, caplog):
+    caplog.set_level("INFO", logger="clipsketch.server")
+    stream = client.events(photo_bytes, request_id="use-this", preview_every=1, **{**LONG, "strokes": [4, 6]})
+    events = []
+    for event in stream:
+        events.append(event)
+        if event.HasField("progress") and event.progress.iteration == 3:
+            assert client.finish("use-this") is True
+            break
+    events += list(stream)  # the stream ends normally: done, no error
+    results = [event.result for event in events if event.HasField("result")]
+    assert [result.strokes for result in results] == [4]  # the 6-stroke count never started
+    last = [event.progress for event in events if event.HasField("progress")][-1]
+    assert 3 <= last.iteration < 5000 and results[0].iterations_run == last.iteration
+    assert [path.d for path in results[0].paths] == [path.d for path in last.preview]  # the best so far
+    assert kinds(events)[-1] == "done" and events[-1].done.finished_early
+    assert client.finish("use-this") is False  # gone
+    assert wait_for(lambda: any(r.getMessage() == "job done" and getattr(r, "fields", {}).get("finished_early")
+                                for r in caplog.records))
+    # a job finished early is not cached: the same request runs again
+    again = client.events(photo_bytes, request_id="again", **{**LONG, "strokes": [4, 6]})
+    assert next(again).HasField("queued") and next(again).HasField("started")
+    assert client.finish("again") and kinds(again)[-1] == "done"
+    assert server.jobs.submitted == 2
+
+
+def test_finish_of_a_waiting_job_ends_it_with_no_results(server, client, client_factory, photo_bytes):
+    running = client.events(photo_bytes, request_id="busy", **LONG)
+    assert next(running).HasField("queued") and next(running).HasField("started")
+    waiting = client_factory(server).events(photo_bytes, request_id="waiting", **QUICK)
+    assert next(waiting).queued.position == 1
+    assert client.finish("waiting") is True
+    rest = list(waiting)
+    assert kinds(rest) == ["done"] and rest[0].done.finished_early
+    assert client.cancel("busy") is True
+    running.close()
+
+
 def test_client_disconnect_cancels_the_job(server, client, photo_bytes):
     stream = client.events(photo_bytes, request_id="leaver", **LONG)
     for event in stream:
@@ -154,6 +194,7 @@ def encoded(image: Image.Image) -> bytes:
         ("ok", {"stroke_width": 500.0}, "at most 112.75 photo pixels"),
         ("ok", {"preview_every": -1}, "preview_every"),
         ("ok", {"request_id": "x" * 300}, "request_id is 300 characters"),
+        ("ok", {"schedule": "slow"}, "schedule must be one of reference, fast, got 'slow'"),
         (b"\0" * (34 * 2**20), {}, "more than the limit of 33554432"),  # past the limit, short of the transport's
     ],
 )
@@ -182,6 +223,8 @@ def test_get_info_health_and_reflection(server, client):
     info = client.info()
     assert info.version == __version__ and info.device == "cpu" and info.backbone == "clip:tiny-rn/random"
     assert info.limits.max_strokes == 256 and info.limits.max_queue == 16 and list(info.defaults.strokes) == [16]
+    assert list(info.schedules) == ["reference", "fast"] and info.defaults.schedule == "fast"
+    assert (info.defaults.iterations, info.defaults.seeds) == (SCHEDULES["fast"].iterations, SCHEDULES["fast"].seeds)
     channel = grpc.insecure_channel(server.address)
     health = health_pb2_grpc.HealthStub(channel).Check(
         health_pb2.HealthCheckRequest(service="clipsketch.v1.SketchService"), timeout=5)
@@ -192,7 +235,7 @@ def test_get_info_health_and_reflection(server, client):
     services = set(database.get_services())
     assert {"clipsketch.v1.SketchService", "grpc.health.v1.Health"} <= services
     method_names = [m.name for m in database.FindFileContainingSymbol("clipsketch.v1.SketchService").service[0].method]
-    assert method_names == ["Sketch", "Cancel", "GetInfo"]
+    assert method_names == ["Sketch", "Cancel", "Finish", "GetInfo"]
     # reflection v1, which current grpcurl and Postman ask first: same messages on the wire as v1alpha
     from grpc_reflection.v1alpha import reflection_pb2
 
