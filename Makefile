@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-TEST_APT_PACKAGES := libcairo2 inkscape xvfb xauth openssl procps python3-lxml python3-numpy python3-cssselect python3-scour
+TEST_APT_PACKAGES := libcairo2 inkscape xvfb xauth xdotool openssl procps python3-lxml python3-numpy python3-cssselect python3-scour
 PHOTO ?=
 ARGS ?=
 

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     sketch.add_argument("--start", type=Path, default=None, metavar="SKETCH.svg",
                         help="start from the stroked paths of this SVG (photo pixels); --strokes counts them too")
     sketch.add_argument("--lock-start", action="store_true", help="keep the --start strokes exactly where they are")
+    sketch.add_argument("--init", default="auto", choices=["auto", "contour", "reference"],
+                        help="where strokes start: reference (CLIPasso's XDoG map: contours and dark regions), "
+                             "contour (thin XDoG contours); auto: reference with CLIP, contour offline")
     local = sketch.add_argument_group("in-process engine")
     local.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     local.add_argument("--backbone", default="auto", choices=["auto", "clip", "offline"],
@@ -159,7 +162,7 @@ def run_sketch(args: argparse.Namespace) -> int:
         start.check_within(image.size)
     args.options = SketchOptions(strokes=tuple(args.strokes), schedule=args.schedule, iterations=args.iterations,
                                  seeds=args.seeds, seed=args.seed, mask=args.mask, width=width,
-                                 color=(red / 255, green / 255, blue / 255, 1.0), start=start)
+                                 color=(red / 255, green / 255, blue / 255, 1.0), start=start, init=args.init)
     args.out.mkdir(parents=True, exist_ok=True)
     with _Progress() as progress, _Interrupts() as interrupts:
         if args.server:
@@ -225,7 +228,8 @@ def _sketch_on_server(args, photo_bytes: bytes, progress, interrupts: _Interrupt
         interrupts.on_first = lambda: threading.Thread(target=client.finish, args=(request_id,), daemon=True).start()
         for event in client.events(photo_bytes, strokes=args.strokes, iterations=args.iterations, seeds=args.seeds,
                                    seed=args.seed, mask=args.mask, stroke_width=width, stroke_color=args.color,
-                                   start=start, schedule=args.schedule, request_id=request_id):
+                                   start=start, schedule=args.schedule, init="" if args.init == "auto" else args.init,
+                                   request_id=request_id):
             kind = event.WhichOneof("event")
             if kind == "queued":
                 progress.queued(event.queued.position)

@@ -129,14 +129,15 @@ class SketchClient:
     def request(self, photo: bytes, strokes: Sequence[int] = (16,), iterations: int = 0, seeds: int = 0,
                 seed: int = 0, mask: bool | None = None, stroke_width: float = 0.0, stroke_color: str = "",
                 preview_every: int = 0, request_id: str | None = None,
-                start: Sequence[pb.StartStroke] = (), schedule: str = "") -> pb.SketchRequest:
+                start: Sequence[pb.StartStroke] = (), schedule: str = "", init: str = "") -> pb.SketchRequest:
         """A :class:`SketchRequest` (0 and empty mean the server's defaults; width in photo pixels). ``start``:
-        strokes to start from (see :func:`start_strokes`); ``schedule``: ``fast`` or ``reference``."""
+        strokes to start from (see :func:`start_strokes`); ``schedule``: ``fast`` or ``reference``; ``init``:
+        ``reference`` or ``contour``."""
         mode = pb.MASK_DEFAULT if mask is None else (pb.MASK_ON if mask else pb.MASK_OFF)
         return pb.SketchRequest(photo=photo, strokes=list(strokes), iterations=iterations, seeds=seeds, seed=seed,
                                 mask=mode, stroke_width=stroke_width, stroke_color=stroke_color,
                                 preview_every=preview_every, request_id=request_id or uuid.uuid4().hex,
-                                start=list(start), schedule=schedule)
+                                start=list(start), schedule=schedule, init=init)
 
     def events(self, photo: bytes, timeout: float | None = None, **fields) -> Iterator[pb.SketchEvent]:
         """Stream the events of one sketch. Raises :class:`ServerError` when the server refuses or fails it.

@@ -1,9 +1,14 @@
 """Where strokes start: a saliency map from CLIP ViT attention times XDoG edges, and seeded stroke sampling.
 
 CLIPasso's initialisation: the attention of the class token to the 7×7 patch tokens of CLIP ViT-B/32, averaged
-over heads and the 12 blocks, upsampled bicubically to the canvas, multiplied by the photo's binarised XDoG edges
-so that only edge pixels keep saliency; start points are drawn without replacement from a softmax (temperature
+over heads and the 12 blocks, upsampled bicubically to the canvas, multiplied by a binary XDoG map of the photo
+so that only marked pixels keep saliency; start points are drawn without replacement from a softmax (temperature
 0.3) over the salient pixels, and each stroke's other control points are short random chains from there.
+
+Two XDoG maps (``INIT_MODES``): ``contour`` (:func:`xdog_edges`, the textbook XDoG: thin dark contours) and
+``reference`` (:func:`xdog_reference_mask`, what CLIPasso's code computes: XDoG of the CLIP-normalised photo with
+the sharpening branch on the side where the difference of Gaussians is at least epsilon, which marks broad dark
+regions as well as contours).
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import torch.nn.functional as F
 from kornia.color import rgb_to_grayscale
 from kornia.filters import gaussian_blur2d, otsu_threshold
 
+from clipsketch.core.backbones import CLIP_MEAN, CLIP_STD
 from clipsketch.core.strokes import chained_points
+
+INIT_MODES = ("contour", "reference")
 
 SOFTMAX_TEMPERATURE = 0.3
 CHAIN_STEP = 0.025
@@ -34,12 +42,7 @@ def xdog_edges(
     ``D = G_σ * I - γ G_kσ * I`` on the gray image; the XDoG response is ``1`` where ``D >= ε`` and
     ``1 + tanh(φ (D - ε))`` elsewhere; edges are where ``1 - response`` exceeds its Otsu threshold."""
     gray = rgb_to_grayscale(image)
-
-    def blur(s: float) -> torch.Tensor:
-        size = 2 * int(round(3 * s)) + 1
-        return gaussian_blur2d(gray, (size, size), (s, s), border_type="replicate")
-
-    difference = blur(sigma) - gamma * blur(k * sigma)
+    difference = _blur(gray, sigma) - gamma * _blur(gray, k * sigma)
     response = torch.where(difference >= epsilon, torch.ones_like(difference), 1 + torch.tanh(phi * (difference - epsilon)))
     darkness = 1 - response
     edges = torch.zeros_like(darkness)
@@ -47,6 +50,38 @@ def xdog_edges(
         if float(darkness[b].max()) > 0:
             edges[b] = otsu_threshold(darkness[b, 0], return_mask=True)[0].to(darkness.dtype)
     return edges
+
+
+def xdog_reference_mask(
+    image: torch.Tensor,
+    gamma: float = 0.98,
+    phi: float = 200.0,
+    epsilon: float = -0.1,
+    sigma: float = 0.8,
+    k: float = 10.0,
+) -> torch.Tensor:
+    """CLIPasso's start-point map ``[B, 1, H, W]`` (1 = marked) of ``image [B, 3, H, W]`` (0..1).
+
+    The gray image is taken from the CLIP-normalised photo; ``D = G_σ * I - γ G_kσ * I``; the response is
+    ``1 + tanh(φ D)`` where ``D >= ε`` and ``1`` elsewhere, scaled to 0..1; marked are the pixels below its Otsu
+    threshold (the dark ones: contours and broad regions where ``D`` is slightly negative)."""
+    mean = torch.tensor(CLIP_MEAN, dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD, dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
+    gray = rgb_to_grayscale((image - mean) / std)
+    difference = _blur(gray, sigma) - gamma * _blur(gray, k * sigma)
+    response = torch.where(difference >= epsilon, 1 + torch.tanh(phi * difference), torch.ones_like(difference))
+    marked = torch.zeros_like(response)
+    for b in range(image.shape[0]):
+        low, high = response[b].min(), response[b].max()
+        if float(high - low) > 0:
+            scaled = (response[b, 0] - low) / (high - low)
+            marked[b, 0] = (~otsu_threshold(scaled, return_mask=True)[0].bool()).to(response.dtype)
+    return marked
+
+
+def _blur(gray: torch.Tensor, sigma: float) -> torch.Tensor:
+    size = 2 * int(round(3 * sigma)) + 1
+    return gaussian_blur2d(gray, (size, size), (sigma, sigma), border_type="replicate")
 
 
 def upsample_attention(patch_attention: torch.Tensor, size: int) -> torch.Tensor:

@@ -41,7 +41,13 @@ from clipsketch.core.losses import LossConfig
 from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Step, clamp_points, optimize_strokes
 from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
 from clipsketch.core.raster import rasterize_strokes
-from clipsketch.core.saliency import initial_points, upsample_attention, xdog_edges
+from clipsketch.core.saliency import (
+    INIT_MODES,
+    initial_points,
+    upsample_attention,
+    xdog_edges,
+    xdog_reference_mask,
+)
 from clipsketch.core.schedules import DEFAULT_SCHEDULE, schedule_named
 from clipsketch.core.strokes import Strokes, default_width
 from clipsketch.core.svg import strokes_to_svg, svg_to_strokes
@@ -100,7 +106,9 @@ class SketchOptions:
     lowest evaluation loss wins, numbered from ``seed``), learning rate and ``loss`` augmentations apply unless
     given here (None: the schedule's); ``mask``: background removal (None: when installed);
     ``width`` full stroke width in canvas pixels (default 3 px per 224) and ``color`` RGBA 0..1; ``margin``
-    around the photo when it is padded to a square (fraction of its longer side)."""
+    around the photo when it is padded to a square (fraction of its longer side); ``init`` the XDoG map that
+    start points are drawn on (:data:`~clipsketch.core.saliency.INIT_MODES`; ``auto``: CLIPasso's own
+    ``reference`` map on the CLIP path, thin ``contour`` edges on the offline one)."""
 
     strokes: tuple[int, ...] = DEFAULT_STROKES
     schedule: str = DEFAULT_SCHEDULE
@@ -113,6 +121,7 @@ class SketchOptions:
     canvas_size: int = 224
     margin: float = 0.05
     loss: LossConfig | None = None
+    init: str = "auto"
     start: StartStrokes | None = None
     """Strokes to start from (and keep, when locked); each stroke count is the total, start strokes included."""
 
@@ -144,6 +153,8 @@ class SketchOptions:
             raise ValueError("color must be 4 values (RGBA) within 0..1")
         if not 0 <= self.margin <= 1:
             raise ValueError(f"margin must be within 0..1, got {self.margin}")
+        if self.init not in ("auto", *INIT_MODES):
+            raise ValueError(f"init must be one of auto, {', '.join(INIT_MODES)}, got {self.init!r}")
 
     def optimizer(self, seeds_per_pass: int | None, bounds: tuple[float, float, float, float] | None = None,
                   frozen: tuple[bool, ...] | None = None) -> OptimizerConfig:
@@ -315,7 +326,7 @@ class Engine:
             image = background.whiten_background(image, foreground)
         framed = frame_photo(image, options.canvas_size, options.margin)
         canvas = framed.image.to(self.device)
-        saliency, saliency_source = self._saliency(canvas, foreground, options.margin)
+        saliency, saliency_source = self._saliency(canvas, foreground, options.margin, options.init)
         yield Started(str(self.device), self.description, saliency_source, use_mask, list(self.notes), framed.frame)
 
         with torch.no_grad(), self.autocast():
@@ -353,20 +364,25 @@ class Engine:
         yield Finished(SketchResult(results, framed.image, saliency.cpu(), framed.frame, self.description,
                                     saliency_source, use_mask, str(self.device)))
 
-    def _saliency(self, canvas: torch.Tensor, foreground, margin: float) -> tuple[torch.Tensor, str]:
+    def _saliency(self, canvas: torch.Tensor, foreground, margin: float, init: str) -> tuple[torch.Tensor, str]:
         """Saliency ``[S, S]`` on the canvas and a description of where it came from; ``foreground`` is the
-        photo's U²-Net mask ``[H, W]`` (None: no mask)."""
+        photo's U²-Net mask ``[H, W]`` (None: no mask); ``init`` which XDoG map (see :class:`SketchOptions`)."""
         size = canvas.shape[-1]
-        edges = xdog_edges(canvas)[0, 0]
+        if init == "auto":
+            init = "reference" if self.attention is not None else "contour"
+        if init == "reference":
+            edges, edges_name = xdog_reference_mask(canvas)[0, 0], "XDoG (CLIPasso's map)"
+        else:
+            edges, edges_name = xdog_edges(canvas)[0, 0], "XDoG edges"
         if self.attention is not None:
             with torch.no_grad():
                 attention = upsample_attention(self.attention(canvas.to(torch.float32)), size)[0, 0]
-            return attention * edges, f"{self.attention.description} attention × XDoG edges"
+            return attention * edges, f"{self.attention.description} attention × {edges_name}"
         if foreground is not None:  # no ViT weights: the foreground itself says where the subject is
             # framing pads with white, so frame the background and turn it back into the foreground
             backdrop = frame_photo(_gray_image(1 - foreground), size, margin).image[0, 0]
-            return (1 - backdrop).to(canvas.device) * edges, "U²-Net foreground × XDoG edges"
-        return edges, "XDoG edges"
+            return (1 - backdrop).to(canvas.device) * edges, f"U²-Net foreground × {edges_name}"
+        return edges, edges_name
 
     def _count_result(self, count, start, tracker, seeds, frame, options, use_mask, saliency_source) -> CountResult:
         winner = tracker.winner

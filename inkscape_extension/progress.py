@@ -88,7 +88,7 @@ class ProgressWindow:
 
     def use_this(self) -> None:
         """Finish the job early with the best strokes so far (once there is something to use)."""
-        if self.finishing or self.cancelled or str(self.use_button["state"]) == "disabled":
+        if self.finishing or self.cancelled or self.use_button.instate(["disabled"]):
             return
         self.finishing = True
         self.use_button.state(["disabled"])

@@ -24,49 +24,49 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63lipsketch/proto/sketch.proto\x12\rclipsketch.v1\"\x9b\x02\n\rSketchRequest\x12\r\n\x05photo\x18\x01 \x01(\x0c\x12\x0f\n\x07strokes\x18\x02 \x03(\x05\x12\x12\n\niterations\x18\x03 \x01(\x05\x12\r\n\x05seeds\x18\x04 \x01(\x05\x12\x0c\n\x04seed\x18\x05 \x01(\x05\x12%\n\x04mask\x18\x06 \x01(\x0e\x32\x17.clipsketch.v1.MaskMode\x12\x14\n\x0cstroke_width\x18\x07 \x01(\x02\x12\x14\n\x0cstroke_color\x18\x08 \x01(\t\x12\x15\n\rpreview_every\x18\t \x01(\x05\x12\x12\n\nrequest_id\x18\n \x01(\t\x12)\n\x05start\x18\x0b \x03(\x0b\x32\x1a.clipsketch.v1.StartStroke\x12\x10\n\x08schedule\x18\x0c \x01(\t\"\\\n\x0bStartStroke\x12\x0e\n\x06points\x18\x01 \x03(\x01\x12\r\n\x05width\x18\x02 \x01(\x02\x12\r\n\x05\x63olor\x18\x03 \x01(\t\x12\x0f\n\x07opacity\x18\x04 \x01(\x02\x12\x0e\n\x06locked\x18\x05 \x01(\x08\"\xf9\x01\n\x0bSketchEvent\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\'\n\x06queued\x18\x02 \x01(\x0b\x32\x15.clipsketch.v1.QueuedH\x00\x12)\n\x07started\x18\x03 \x01(\x0b\x32\x16.clipsketch.v1.StartedH\x00\x12+\n\x08progress\x18\x04 \x01(\x0b\x32\x17.clipsketch.v1.ProgressH\x00\x12\'\n\x06result\x18\x05 \x01(\x0b\x32\x15.clipsketch.v1.ResultH\x00\x12#\n\x04\x64one\x18\x06 \x01(\x0b\x32\x13.clipsketch.v1.DoneH\x00\x42\x07\n\x05\x65vent\"\x1a\n\x06Queued\x12\x10\n\x08position\x18\x01 \x01(\x05\"_\n\x07Started\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61\x63kbone\x18\x02 \x01(\t\x12\x10\n\x08saliency\x18\x03 \x01(\t\x12\x11\n\tmask_used\x18\x04 \x01(\x08\x12\r\n\x05notes\x18\x05 \x03(\t\"\xb8\x01\n\x08Progress\x12\x0f\n\x07strokes\x18\x01 \x01(\x05\x12\x11\n\titeration\x18\x02 \x01(\x05\x12\x12\n\niterations\x18\x03 \x01(\x05\x12\x16\n\x0egeometric_loss\x18\x04 \x01(\x02\x12\x15\n\rsemantic_loss\x18\x05 \x01(\x02\x12\x0c\n\x04loss\x18\x06 \x01(\x02\x12\x11\n\tbest_loss\x18\x07 \x01(\x02\x12$\n\x07preview\x18\x08 \x03(\x0b\x32\x13.clipsketch.v1.Path\"@\n\x04Path\x12\t\n\x01\x64\x18\x01 \x01(\t\x12\r\n\x05width\x18\x02 \x01(\x02\x12\r\n\x05\x63olor\x18\x03 \x01(\t\x12\x0f\n\x07opacity\x18\x04 \x01(\x02\"\xbb\x01\n\x06Result\x12\x0f\n\x07strokes\x18\x01 \x01(\x05\x12\x0b\n\x03svg\x18\x02 \x01(\t\x12\"\n\x05paths\x18\x03 \x03(\x0b\x32\x13.clipsketch.v1.Path\x12\x13\n\x0bphoto_width\x18\x04 \x01(\x05\x12\x14\n\x0cphoto_height\x18\x05 \x01(\x05\x12\x0c\n\x04loss\x18\x06 \x01(\x02\x12\x0c\n\x04seed\x18\x07 \x01(\x05\x12\x10\n\x08schedule\x18\x08 \x01(\t\x12\x16\n\x0eiterations_run\x18\t \x01(\x05\"?\n\x04\x44one\x12\x0f\n\x07seconds\x18\x01 \x01(\x01\x12\x0e\n\x06\x63\x61\x63hed\x18\x02 \x01(\x08\x12\x16\n\x0e\x66inished_early\x18\x03 \x01(\x08\"#\n\rCancelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\x1f\n\x0e\x43\x61ncelResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\"#\n\rFinishRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\x1f\n\x0e\x46inishResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\"\x10\n\x0eGetInfoRequest\"\xed\x01\n\nServerInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65vices\x18\x03 \x03(\t\x12\x10\n\x08\x62\x61\x63kbone\x18\x04 \x01(\t\x12\x1e\n\x16\x63lip_weights_available\x18\x05 \x01(\x08\x12\x16\n\x0emask_available\x18\x06 \x01(\x08\x12%\n\x06limits\x18\x07 \x01(\x0b\x32\x15.clipsketch.v1.Limits\x12)\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x17.clipsketch.v1.Defaults\x12\x11\n\tschedules\x18\t \x03(\t\"\xa9\x01\n\x06Limits\x12\x17\n\x0fmax_photo_bytes\x18\x01 \x01(\x03\x12\x18\n\x10max_photo_pixels\x18\x02 \x01(\x03\x12\x13\n\x0bmax_strokes\x18\x03 \x01(\x05\x12\x19\n\x11max_stroke_counts\x18\x04 \x01(\x05\x12\x16\n\x0emax_iterations\x18\x05 \x01(\x05\x12\x11\n\tmax_seeds\x18\x06 \x01(\x05\x12\x11\n\tmax_queue\x18\x07 \x01(\x05\"P\n\x08\x44\x65\x66\x61ults\x12\x0f\n\x07strokes\x18\x01 \x03(\x05\x12\x12\n\niterations\x18\x02 \x01(\x05\x12\r\n\x05seeds\x18\x03 \x01(\x05\x12\x10\n\x08schedule\x18\x04 \x01(\t*7\n\x08MaskMode\x12\x10\n\x0cMASK_DEFAULT\x10\x00\x12\x0b\n\x07MASK_ON\x10\x01\x12\x0c\n\x08MASK_OFF\x10\x02\x32\xa8\x02\n\rSketchService\x12\x44\n\x06Sketch\x12\x1c.clipsketch.v1.SketchRequest\x1a\x1a.clipsketch.v1.SketchEvent0\x01\x12\x45\n\x06\x43\x61ncel\x12\x1c.clipsketch.v1.CancelRequest\x1a\x1d.clipsketch.v1.CancelResponse\x12\x45\n\x06\x46inish\x12\x1c.clipsketch.v1.FinishRequest\x1a\x1d.clipsketch.v1.FinishResponse\x12\x43\n\x07GetInfo\x12\x1d.clipsketch.v1.GetInfoRequest\x1a\x19.clipsketch.v1.ServerInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63lipsketch/proto/sketch.proto\x12\rclipsketch.v1\"\xa9\x02\n\rSketchRequest\x12\r\n\x05photo\x18\x01 \x01(\x0c\x12\x0f\n\x07strokes\x18\x02 \x03(\x05\x12\x12\n\niterations\x18\x03 \x01(\x05\x12\r\n\x05seeds\x18\x04 \x01(\x05\x12\x0c\n\x04seed\x18\x05 \x01(\x05\x12%\n\x04mask\x18\x06 \x01(\x0e\x32\x17.clipsketch.v1.MaskMode\x12\x14\n\x0cstroke_width\x18\x07 \x01(\x02\x12\x14\n\x0cstroke_color\x18\x08 \x01(\t\x12\x15\n\rpreview_every\x18\t \x01(\x05\x12\x12\n\nrequest_id\x18\n \x01(\t\x12)\n\x05start\x18\x0b \x03(\x0b\x32\x1a.clipsketch.v1.StartStroke\x12\x10\n\x08schedule\x18\x0c \x01(\t\x12\x0c\n\x04init\x18\r \x01(\t\"\\\n\x0bStartStroke\x12\x0e\n\x06points\x18\x01 \x03(\x01\x12\r\n\x05width\x18\x02 \x01(\x02\x12\r\n\x05\x63olor\x18\x03 \x01(\t\x12\x0f\n\x07opacity\x18\x04 \x01(\x02\x12\x0e\n\x06locked\x18\x05 \x01(\x08\"\xf9\x01\n\x0bSketchEvent\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\'\n\x06queued\x18\x02 \x01(\x0b\x32\x15.clipsketch.v1.QueuedH\x00\x12)\n\x07started\x18\x03 \x01(\x0b\x32\x16.clipsketch.v1.StartedH\x00\x12+\n\x08progress\x18\x04 \x01(\x0b\x32\x17.clipsketch.v1.ProgressH\x00\x12\'\n\x06result\x18\x05 \x01(\x0b\x32\x15.clipsketch.v1.ResultH\x00\x12#\n\x04\x64one\x18\x06 \x01(\x0b\x32\x13.clipsketch.v1.DoneH\x00\x42\x07\n\x05\x65vent\"\x1a\n\x06Queued\x12\x10\n\x08position\x18\x01 \x01(\x05\"_\n\x07Started\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61\x63kbone\x18\x02 \x01(\t\x12\x10\n\x08saliency\x18\x03 \x01(\t\x12\x11\n\tmask_used\x18\x04 \x01(\x08\x12\r\n\x05notes\x18\x05 \x03(\t\"\xb8\x01\n\x08Progress\x12\x0f\n\x07strokes\x18\x01 \x01(\x05\x12\x11\n\titeration\x18\x02 \x01(\x05\x12\x12\n\niterations\x18\x03 \x01(\x05\x12\x16\n\x0egeometric_loss\x18\x04 \x01(\x02\x12\x15\n\rsemantic_loss\x18\x05 \x01(\x02\x12\x0c\n\x04loss\x18\x06 \x01(\x02\x12\x11\n\tbest_loss\x18\x07 \x01(\x02\x12$\n\x07preview\x18\x08 \x03(\x0b\x32\x13.clipsketch.v1.Path\"@\n\x04Path\x12\t\n\x01\x64\x18\x01 \x01(\t\x12\r\n\x05width\x18\x02 \x01(\x02\x12\r\n\x05\x63olor\x18\x03 \x01(\t\x12\x0f\n\x07opacity\x18\x04 \x01(\x02\"\xbb\x01\n\x06Result\x12\x0f\n\x07strokes\x18\x01 \x01(\x05\x12\x0b\n\x03svg\x18\x02 \x01(\t\x12\"\n\x05paths\x18\x03 \x03(\x0b\x32\x13.clipsketch.v1.Path\x12\x13\n\x0bphoto_width\x18\x04 \x01(\x05\x12\x14\n\x0cphoto_height\x18\x05 \x01(\x05\x12\x0c\n\x04loss\x18\x06 \x01(\x02\x12\x0c\n\x04seed\x18\x07 \x01(\x05\x12\x10\n\x08schedule\x18\x08 \x01(\t\x12\x16\n\x0eiterations_run\x18\t \x01(\x05\"?\n\x04\x44one\x12\x0f\n\x07seconds\x18\x01 \x01(\x01\x12\x0e\n\x06\x63\x61\x63hed\x18\x02 \x01(\x08\x12\x16\n\x0e\x66inished_early\x18\x03 \x01(\x08\"#\n\rCancelRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\x1f\n\x0e\x43\x61ncelResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\"#\n\rFinishRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\"\x1f\n\x0e\x46inishResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\"\x10\n\x0eGetInfoRequest\"\xed\x01\n\nServerInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65vices\x18\x03 \x03(\t\x12\x10\n\x08\x62\x61\x63kbone\x18\x04 \x01(\t\x12\x1e\n\x16\x63lip_weights_available\x18\x05 \x01(\x08\x12\x16\n\x0emask_available\x18\x06 \x01(\x08\x12%\n\x06limits\x18\x07 \x01(\x0b\x32\x15.clipsketch.v1.Limits\x12)\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x17.clipsketch.v1.Defaults\x12\x11\n\tschedules\x18\t \x03(\t\"\xa9\x01\n\x06Limits\x12\x17\n\x0fmax_photo_bytes\x18\x01 \x01(\x03\x12\x18\n\x10max_photo_pixels\x18\x02 \x01(\x03\x12\x13\n\x0bmax_strokes\x18\x03 \x01(\x05\x12\x19\n\x11max_stroke_counts\x18\x04 \x01(\x05\x12\x16\n\x0emax_iterations\x18\x05 \x01(\x05\x12\x11\n\tmax_seeds\x18\x06 \x01(\x05\x12\x11\n\tmax_queue\x18\x07 \x01(\x05\"P\n\x08\x44\x65\x66\x61ults\x12\x0f\n\x07strokes\x18\x01 \x03(\x05\x12\x12\n\niterations\x18\x02 \x01(\x05\x12\r\n\x05seeds\x18\x03 \x01(\x05\x12\x10\n\x08schedule\x18\x04 \x01(\t*7\n\x08MaskMode\x12\x10\n\x0cMASK_DEFAULT\x10\x00\x12\x0b\n\x07MASK_ON\x10\x01\x12\x0c\n\x08MASK_OFF\x10\x02\x32\xa8\x02\n\rSketchService\x12\x44\n\x06Sketch\x12\x1c.clipsketch.v1.SketchRequest\x1a\x1a.clipsketch.v1.SketchEvent0\x01\x12\x45\n\x06\x43\x61ncel\x12\x1c.clipsketch.v1.CancelRequest\x1a\x1d.clipsketch.v1.CancelResponse\x12\x45\n\x06\x46inish\x12\x1c.clipsketch.v1.FinishRequest\x1a\x1d.clipsketch.v1.FinishResponse\x12\x43\n\x07GetInfo\x12\x1d.clipsketch.v1.GetInfoRequest\x1a\x19.clipsketch.v1.ServerInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'clipsketch.proto.sketch_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MASKMODE']._serialized_start=1965
-  _globals['_MASKMODE']._serialized_end=2020
+  _globals['_MASKMODE']._serialized_start=1979
+  _globals['_MASKMODE']._serialized_end=2034
   _globals['_SKETCHREQUEST']._serialized_start=49
-  _globals['_SKETCHREQUEST']._serialized_end=332
-  _globals['_STARTSTROKE']._serialized_start=334
-  _globals['_STARTSTROKE']._serialized_end=426
-  _globals['_SKETCHEVENT']._serialized_start=429
-  _globals['_SKETCHEVENT']._serialized_end=678
-  _globals['_QUEUED']._serialized_start=680
-  _globals['_QUEUED']._serialized_end=706
-  _globals['_STARTED']._serialized_start=708
-  _globals['_STARTED']._serialized_end=803
-  _globals['_PROGRESS']._serialized_start=806
-  _globals['_PROGRESS']._serialized_end=990
-  _globals['_PATH']._serialized_start=992
-  _globals['_PATH']._serialized_end=1056
-  _globals['_RESULT']._serialized_start=1059
-  _globals['_RESULT']._serialized_end=1246
-  _globals['_DONE']._serialized_start=1248
-  _globals['_DONE']._serialized_end=1311
-  _globals['_CANCELREQUEST']._serialized_start=1313
-  _globals['_CANCELREQUEST']._serialized_end=1348
-  _globals['_CANCELRESPONSE']._serialized_start=1350
-  _globals['_CANCELRESPONSE']._serialized_end=1381
-  _globals['_FINISHREQUEST']._serialized_start=1383
-  _globals['_FINISHREQUEST']._serialized_end=1418
-  _globals['_FINISHRESPONSE']._serialized_start=1420
-  _globals['_FINISHRESPONSE']._serialized_end=1451
-  _globals['_GETINFOREQUEST']._serialized_start=1453
-  _globals['_GETINFOREQUEST']._serialized_end=1469
-  _globals['_SERVERINFO']._serialized_start=1472
-  _globals['_SERVERINFO']._serialized_end=1709
-  _globals['_LIMITS']._serialized_start=1712
-  _globals['_LIMITS']._serialized_end=1881
-  _globals['_DEFAULTS']._serialized_start=1883
-  _globals['_DEFAULTS']._serialized_end=1963
-  _globals['_SKETCHSERVICE']._serialized_start=2023
-  _globals['_SKETCHSERVICE']._serialized_end=2319
+  _globals['_SKETCHREQUEST']._serialized_end=346
+  _globals['_STARTSTROKE']._serialized_start=348
+  _globals['_STARTSTROKE']._serialized_end=440
+  _globals['_SKETCHEVENT']._serialized_start=443
+  _globals['_SKETCHEVENT']._serialized_end=692
+  _globals['_QUEUED']._serialized_start=694
+  _globals['_QUEUED']._serialized_end=720
+  _globals['_STARTED']._serialized_start=722
+  _globals['_STARTED']._serialized_end=817
+  _globals['_PROGRESS']._serialized_start=820
+  _globals['_PROGRESS']._serialized_end=1004
+  _globals['_PATH']._serialized_start=1006
+  _globals['_PATH']._serialized_end=1070
+  _globals['_RESULT']._serialized_start=1073
+  _globals['_RESULT']._serialized_end=1260
+  _globals['_DONE']._serialized_start=1262
+  _globals['_DONE']._serialized_end=1325
+  _globals['_CANCELREQUEST']._serialized_start=1327
+  _globals['_CANCELREQUEST']._serialized_end=1362
+  _globals['_CANCELRESPONSE']._serialized_start=1364
+  _globals['_CANCELRESPONSE']._serialized_end=1395
+  _globals['_FINISHREQUEST']._serialized_start=1397
+  _globals['_FINISHREQUEST']._serialized_end=1432
+  _globals['_FINISHRESPONSE']._serialized_start=1434
+  _globals['_FINISHRESPONSE']._serialized_end=1465
+  _globals['_GETINFOREQUEST']._serialized_start=1467
+  _globals['_GETINFOREQUEST']._serialized_end=1483
+  _globals['_SERVERINFO']._serialized_start=1486
+  _globals['_SERVERINFO']._serialized_end=1723
+  _globals['_LIMITS']._serialized_start=1726
+  _globals['_LIMITS']._serialized_end=1895
+  _globals['_DEFAULTS']._serialized_start=1897
+  _globals['_DEFAULTS']._serialized_end=1977
+  _globals['_SKETCHSERVICE']._serialized_start=2037
+  _globals['_SKETCHSERVICE']._serialized_end=2333
 # @@protoc_insertion_point(module_scope)

@@ -17,7 +17,7 @@ MASK_ON: MaskMode
 MASK_OFF: MaskMode
 
 class SketchRequest(_message.Message):
-    __slots__ = ("photo", "strokes", "iterations", "seeds", "seed", "mask", "stroke_width", "stroke_color", "preview_every", "request_id", "start", "schedule")
+    __slots__ = ("photo", "strokes", "iterations", "seeds", "seed", "mask", "stroke_width", "stroke_color", "preview_every", "request_id", "start", "schedule", "init")
     PHOTO_FIELD_NUMBER: _ClassVar[int]
     STROKES_FIELD_NUMBER: _ClassVar[int]
     ITERATIONS_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,7 @@ class SketchRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     START_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    INIT_FIELD_NUMBER: _ClassVar[int]
     photo: bytes
     strokes: _containers.RepeatedScalarFieldContainer[int]
     iterations: int
@@ -42,7 +43,8 @@ class SketchRequest(_message.Message):
     request_id: str
     start: _containers.RepeatedCompositeFieldContainer[StartStroke]
     schedule: str
-    def __init__(self, photo: _Optional[bytes] = ..., strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ..., seed: _Optional[int] = ..., mask: _Optional[_Union[MaskMode, str]] = ..., stroke_width: _Optional[float] = ..., stroke_color: _Optional[str] = ..., preview_every: _Optional[int] = ..., request_id: _Optional[str] = ..., start: _Optional[_Iterable[_Union[StartStroke, _Mapping]]] = ..., schedule: _Optional[str] = ...) -> None: ...
+    init: str
+    def __init__(self, photo: _Optional[bytes] = ..., strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ..., seed: _Optional[int] = ..., mask: _Optional[_Union[MaskMode, str]] = ..., stroke_width: _Optional[float] = ..., stroke_color: _Optional[str] = ..., preview_every: _Optional[int] = ..., request_id: _Optional[str] = ..., start: _Optional[_Iterable[_Union[StartStroke, _Mapping]]] = ..., schedule: _Optional[str] = ..., init: _Optional[str] = ...) -> None: ...
 
 class StartStroke(_message.Message):
     __slots__ = ("points", "width", "color", "opacity", "locked")

@@ -252,7 +252,8 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         try:
             start = _start_strokes(request, image.size, width, color) if request.start else None
             options = SketchOptions(strokes=counts, schedule=plan.name, iterations=iterations, seeds=seeds,
-                                    seed=request.seed, mask=mask, width=width, color=color, start=start)
+                                    seed=request.seed, mask=mask, width=width, color=color, start=start,
+                                    init=request.init or "auto")
         except ValueError as error:
             refuse(str(error))
         return options, image, request.preview_every

@@ -12,6 +12,7 @@ from clipsketch.core.saliency import (
     sample_start_points,
     upsample_attention,
     xdog_edges,
+    xdog_reference_mask,
 )
 
 
@@ -78,3 +79,40 @@ def pytest_approx(value):
     import pytest
 
     return pytest.approx(value, rel=1e-4)
+
+
+def test_the_reference_xdog_map_matches_an_independent_statement_and_marks_broad_dark_regions(chelsea):
+    """CLIPasso's map restated with scikit-image (its Gaussian, its Otsu) on the CLIP-normalised photo: the two
+    agree on all but a sliver of pixels; the map marks several times the pixels the contour map does."""
+    import numpy as np
+    import skimage.filters
+
+    from clipsketch.core.backbones import CLIP_MEAN, CLIP_STD
+    from clipsketch.core.photo import frame_photo, load_photo
+
+    canvas = frame_photo(load_photo(chelsea)).image
+    normalized = (canvas[0].permute(1, 2, 0).numpy() - np.array(CLIP_MEAN)) / np.array(CLIP_STD)
+    gray = normalized @ np.array([0.299, 0.587, 0.114])
+    difference = (skimage.filters.gaussian(gray, 0.8, mode="nearest", truncate=3)
+                  - 0.98 * skimage.filters.gaussian(gray, 8.0, mode="nearest", truncate=3))
+    response = np.where(difference >= -0.1, 1 + np.tanh(200 * difference), 1.0)
+    response = (response - response.min()) / (response.max() - response.min())
+    expected = response < skimage.filters.threshold_otsu(response)
+
+    marked = xdog_reference_mask(canvas)[0, 0].numpy().astype(bool)
+    assert (marked == expected).mean() > 0.99
+    photo = (slice(37, 187), slice(0, 224))  # the photo's rows on the canvas (chelsea is wide)
+    assert marked[photo].mean() > 3 * xdog_edges(canvas)[0, 0].numpy()[photo].mean()
+
+
+def test_clip_path_starts_from_the_reference_map_and_offline_from_contours(chelsea, tiny_model_configs):
+    from clipsketch.core.sketch import Engine, SketchOptions
+
+    torch.manual_seed(0)
+    clip = Engine(backbone="clip", weights="random", loss_model="tiny-rn", saliency_model="tiny-vit", device="cpu")
+    quick = dict(strokes=(2,), iterations=1, seeds=1, mask=False)
+    assert clip.sketch(chelsea, SketchOptions(**quick)).saliency_source.endswith("× XDoG (CLIPasso's map)")
+    assert clip.sketch(chelsea, SketchOptions(init="contour", **quick)).saliency_source.endswith("× XDoG edges")
+    offline = Engine(backbone="offline", device="cpu")
+    assert offline.sketch(chelsea, SketchOptions(**quick)).saliency_source == "XDoG edges"
+    assert offline.sketch(chelsea, SketchOptions(init="reference", **quick)).saliency_source == "XDoG (CLIPasso's map)"

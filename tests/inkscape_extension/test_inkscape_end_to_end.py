@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -65,9 +66,10 @@ def a4_document(path: Path, content: str) -> Path:
 
 
 def run_inkscape(tmp_path: Path, document: Path, ids: list[str], environment=None,
-                 extension: str = EXTENSION_ID, **settings):
+                 extension: str = EXTENSION_ID, use_this: str | None = None, **settings):
     """Apply ``extension`` to ``ids`` in ``document`` in the real Inkscape: the exported document's root and
-    file."""
+    file. ``use_this``: a pattern of the title of the progress window whose Use this button is clicked, again and
+    again until Inkscape is done (it does nothing until the window has a preview to use)."""
     profile = tmp_path / "profile"
     if not (profile / "extensions").exists():
         installed = subprocess.run([sys.executable, "-m", "clipsketch.cli", "inkscape", "install", "--profile-dir",
@@ -87,8 +89,18 @@ def run_inkscape(tmp_path: Path, document: Path, ids: list[str], environment=Non
     env.pop("CLIPSKETCH_HANDED_OVER", None)
     # stdin closed: under pytest an inherited stdin hangs Inkscape; anything on the extension's stderr would open
     # a modal dialog, so a run that does not finish in time is a failure too
-    run = subprocess.run(["xvfb-run", "-a", "inkscape", "--with-gui", "--batch-process", f"--actions={actions}",
-                          str(document)], capture_output=True, text=True, timeout=240, env=env,
+    command = ["inkscape", "--with-gui", "--batch-process", f"--actions={actions}", str(document)]
+    if use_this:  # Inkscape in the background; xdotool clicks Use this (bottom middle, left of Cancel)
+        command = ["bash", "-c", f'{shlex.join(command)} & inkscape=$!\n'
+                   'while kill -0 $inkscape 2>/dev/null; do\n'
+                   f'  for window in $(xdotool search --name {shlex.quote(use_this)} 2>/dev/null); do\n'
+                   '    eval $(xdotool getwindowgeometry --shell $window)\n'
+                   '    xdotool mousemove --window $window $((WIDTH / 2 - 50)) $((HEIGHT - 25)) click 1 2>/dev/null\n'
+                   '  done\n'
+                   '  sleep 0.5\n'
+                   'done\n'
+                   'wait $inkscape']
+    run = subprocess.run(["xvfb-run", "-a", *command], capture_output=True, text=True, timeout=240, env=env,
                          stdin=subprocess.DEVNULL, cwd=tmp_path)
     # Inkscape exits 0 even when the action is unknown: the document itself is the evidence.
     assert output.exists(), f"no output; inkscape said: {run.stdout[-2000:]} {run.stderr[-2000:]}"
@@ -209,3 +221,28 @@ def test_refine_in_real_inkscape_keeps_the_users_strokes(server, tmp_path, chels
         assert max(abs(a - b) for a, b in zip(got, want)) <= 0.01, (got, want)
     for path_id, d in (("line", "m 10 10 l 25 5"), ("curve", "M 20 30 Q 35 45 50 30")):
         assert result.find(f".//{{{SVG}}}path[@id='{path_id}']").get("d") == d
+
+
+@pytest.mark.skipif(not shutil.which("xdotool"), reason="needs xdotool (make test installs it)")
+def test_use_this_in_the_progress_window_inserts_the_best_strokes_so_far(tmp_path, chelsea):
+    """The progress window in the real Inkscape under Xvfb: Use this (pressed with xdotool) ends a job of 4 then 8
+    strokes and 5000 steps early; the 4-stroke sketch so far is inserted over the image, the 8-stroke count never
+    runs. (The offline backbone: the tiny test models' loss converges, and so stops, in a few steps.)"""
+    from clipsketch.core.sketch import Engine
+    from clipsketch.server.app import SketchServer
+
+    server = SketchServer(lambda: Engine(backbone="offline", device="cpu"), listen="127.0.0.1:0").start()
+    assert server.models.ready.wait(120) and server.models.engine is not None
+    png = data_uri(encoded(chelsea, "PNG"), "image/png")
+    document = a4_document(tmp_path / "use-this.svg",
+                           f'<image id="cat" x="20" y="30" width="150" height="100" xlink:href="{png}"/>')
+    result, output = run_inkscape(tmp_path, document, ["cat"], server=server.address, strokes="4,8",
+                                  iterations="5000", show_progress="true", use_this="clipsketch.*cat")
+    labels = [g.get(f"{{{INKSCAPE}}}label") for g in result.iter(f"{{{SVG}}}g")
+              if (g.get(f"{{{INKSCAPE}}}label") or "").startswith("Sketch")]
+    try:
+        assert labels == ["Sketch – cat – 4 strokes"]
+        assert_sketches_lie_on_their_images(result, output, {"cat": 4})
+        assert server.jobs.submitted == 1
+    finally:
+        server.stop(grace=1)
