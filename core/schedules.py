@@ -37,7 +37,7 @@ class Schedule:
 SCHEDULES = {
     "reference": Schedule("reference", iterations=2000, seeds=3, learning_rate=1.0, final_learning_rate=None,
                           warmup=0, narrow_at=None, augmentations=4),
-    "fast": Schedule("fast", iterations=300, seeds=3, learning_rate=2.0, final_learning_rate=0.05, warmup=10,
+    "fast": Schedule("fast", iterations=300, seeds=3, learning_rate=4.0, final_learning_rate=0.05, warmup=10,
                      narrow_at=0.15, augmentations=1),
 }
 DEFAULT_SCHEDULE = "fast"
