@@ -137,7 +137,8 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         # The RPC ends for good (done, client gone, deadline, cancel): the job must not outlive it.
         context.add_callback(lambda: self.jobs.cancel(request_id))
         log.info("job queued", extra={"fields": {"request_id": request_id, "position": position,
-                                                 "strokes": list(options.strokes), "iterations": options.iterations}})
+                                                 "strokes": list(options.strokes), "schedule": options.schedule,
+                                                 "iterations": options.iterations, "seeds": options.seeds}})
         yield pb.SketchEvent(request_id=request_id, queued=pb.Queued(position=position))
         end = end_marker()
         while True:

@@ -13,6 +13,7 @@ import pytest
 from inkex.tester.inx import InxMixin
 from lxml import etree
 
+from clipsketch.core.schedules import SCHEDULES
 from clipsketch.inkscape_extension.clipsketch_sketch import Sketch
 from clipsketch.inkscape_extension.placement import (
     composed_transform,
@@ -384,3 +385,12 @@ def test_refine_bad_path_data_is_named(server, tmp_path, photo_bytes, capsys):
     with pytest.raises(SystemExit):
         run_effect(path, server.address, "cat", "mine", action="refine")
     assert "straight" in capsys.readouterr().err
+
+
+def test_the_schedule_reaches_the_server_and_zero_means_the_schedules_own(workspace, server, caplog):
+    caplog.set_level("INFO", logger="clipsketch.server")
+    run_effect(workspace, server.address, "plain", strokes="3", schedule="reference", iterations="2")
+    run_effect(workspace, server.address, "plain", strokes="3", iterations="0", seeds="0")
+    queued = [record.fields for record in caplog.records if record.getMessage() == "job queued"]
+    assert [(q["schedule"], q["iterations"], q["seeds"]) for q in queued] == [
+        ("reference", 2, 1), ("fast", SCHEDULES["fast"].iterations, SCHEDULES["fast"].seeds)]
