@@ -110,7 +110,8 @@ def _worst(values: list[float]) -> str:
 
 def draw_gallery(cases: dict[str, dict], photos: list[str], counts: list[int], schedules: list[str],
                  path: Path, cell: int = 160) -> None:
-    """One row per photo: the framed photo, then each schedule's sketches for ``counts`` (black on white)."""
+    """One row per photo: the framed photo, then each schedule's sketches for ``counts`` (black on white; a blank
+    tile where a case has not been run)."""
     import torch
     from PIL import Image, ImageDraw
 
@@ -118,7 +119,8 @@ def draw_gallery(cases: dict[str, dict], photos: list[str], counts: list[int], s
     from clipsketch.core.raster import rasterize_strokes
     from clipsketch.core.strokes import Strokes
 
-    columns = [(None, None)] + [(s, n) for s in schedules for n in counts]
+    columns = [(None, None)] + [(s, n) for s in schedules for n in counts  # columns with nothing run are left out
+                                if any(f"{name}/{n}/{s}" in cases for name in photos)]
     header = 18
     sheet = Image.new("RGB", (cell * len(columns), header + cell * len(photos)), "white")
     draw = ImageDraw.Draw(sheet)
