@@ -81,36 +81,28 @@ class JobQueue:
 
     def cancel(self, request_id: str) -> bool:
         """Cancel a waiting or running job; True if one had that id."""
-        with self._lock:
-            for job in list(self._waiting):
-                if job.request_id == request_id:
-                    self._waiting.remove(job)
-                    job.cancelled.set()
-                    job.emit(_END)
-                    log.info("job cancelled", extra={"fields": {"request_id": request_id, "while": "waiting"}})
-                    return True
-            job = self._running.get(request_id)
-        if job is None:
-            return False
-        job.cancelled.set()
-        return True
+        return self._stop(request_id, "cancelled", "job cancelled", lambda job: (job.cancelled.set(), job.emit(_END)))
 
     def finish(self, request_id: str, done: Callable[[Job], object]) -> bool:
         """Finish a job early: a running one keeps its results so far (its ``run`` sees ``finished``); a waiting
         one leaves the queue with ``done(job)`` as its last event. True if a job had that id."""
+        return self._stop(request_id, "finished", "job finished early",
+                          lambda job: (job.finished.set(), job.emit(done(job)), job.emit(_END)))
+
+    def _stop(self, request_id: str, flag: str, message: str, end_waiting: Callable[[Job], object]) -> bool:
+        """Set the event ``flag`` (``cancelled`` or ``finished``) of the running job ``request_id``; a waiting one
+        leaves the queue through ``end_waiting(job)`` and is logged with ``message``. True if a job had that id."""
         with self._lock:
             for job in list(self._waiting):
                 if job.request_id == request_id:
                     self._waiting.remove(job)
-                    job.finished.set()
-                    job.emit(done(job))
-                    job.emit(_END)
-                    log.info("job finished early", extra={"fields": {"request_id": request_id, "while": "waiting"}})
+                    end_waiting(job)
+                    log.info(message, extra={"fields": {"request_id": request_id, "while": "waiting"}})
                     return True
             job = self._running.get(request_id)
         if job is None:
             return False
-        job.finished.set()
+        getattr(job, flag).set()
         return True
 
     def is_known(self, request_id: str) -> bool:
