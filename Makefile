@@ -23,12 +23,12 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# Without PHOTO: a demo on scikit-image's cat photo (8 and 16 strokes, the fast schedule: about 2 minutes on a
+# Without PHOTO: a demo on scikit-image's photographer (8 and 16 strokes, the fast schedule: about 2 minutes on a
 # 2-core CPU after the install).
 sketch: $(STAMP)
 ifeq ($(PHOTO),)
-	$(PY) -c "import skimage.data, PIL.Image, pathlib; pathlib.Path('out').mkdir(exist_ok=True); PIL.Image.fromarray(skimage.data.chelsea()).save('out/chelsea.png')"
-	$(VENV)/bin/clipsketch sketch out/chelsea.png --strokes 8 16 $(ARGS)
+	$(PY) -c "import skimage.data, PIL.Image, pathlib; pathlib.Path('out').mkdir(exist_ok=True); PIL.Image.fromarray(skimage.data.camera()).convert('RGB').save('out/photographer.png')"
+	$(VENV)/bin/clipsketch sketch out/photographer.png --strokes 8 16 $(ARGS)
 else
 	$(VENV)/bin/clipsketch sketch $(PHOTO) $(ARGS)
 endif

@@ -16,7 +16,7 @@ side by side on two cores measure what each would alone), so a long reference ru
         [--gallery docs/gallery.png] [--plot docs/loss-vs-time.png]
 
 Judge quality with the offline backbone (real ImageNet weights); ``--backbone clip --weights random`` times the
-CLIP path (its losses mean nothing). Benchmarks need the machine to themselves.
+CLIP path (its losses mean nothing). Needs ``pip install -e '.[bench]'`` (matplotlib, scikit-image).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def gallery_photo(name: str):
     from PIL import Image
 
     array = skimage.data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(skimage.data, name)()
-    if array.dtype == bool:  # the horse is a binary silhouette: black on white
-        array = np.where(array, 0, 255).astype("uint8")
+    if array.dtype == bool:  # the horse: a binary mask, True around it; drawn as a black silhouette on white
+        array = np.where(array, 255, 0).astype("uint8")
     return Image.fromarray(array).convert("RGB")
 
 
