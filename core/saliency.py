@@ -13,6 +13,8 @@ regions as well as contours).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from kornia.color import rgb_to_grayscale
@@ -28,21 +30,29 @@ CHAIN_STEP = 0.025
 """Largest offset per axis between consecutive control points, as a fraction of the canvas (5.6 px at 224)."""
 
 
-def xdog_edges(
-    image: torch.Tensor,
-    gamma: float = 0.98,
-    phi: float = 200.0,
-    epsilon: float = -0.1,
-    sigma: float = 0.8,
-    k: float = 10.0,
-) -> torch.Tensor:
+@dataclass(frozen=True)
+class XDoG:
+    """XDoG's parameters (CLIPasso's): ``D = G_σ * I - γ G_kσ * I``, sharpness ``φ``, threshold ``ε``."""
+
+    gamma: float = 0.98
+    phi: float = 200.0
+    epsilon: float = -0.1
+    sigma: float = 0.8
+    k: float = 10.0
+
+    def difference(self, gray: torch.Tensor) -> torch.Tensor:
+        """``D`` of a gray image ``[B, 1, H, W]``."""
+        return _blur(gray, self.sigma) - self.gamma * _blur(gray, self.k * self.sigma)
+
+
+def xdog_edges(image: torch.Tensor, xdog: XDoG = XDoG()) -> torch.Tensor:
     """Binary edge map ``[B, 1, H, W]`` (1 = edge) of ``image [B, 3, H, W]`` (0..1) by eXtended Difference of
     Gaussians, binarised with Otsu's threshold.
 
-    ``D = G_σ * I - γ G_kσ * I`` on the gray image; the XDoG response is ``1`` where ``D >= ε`` and
-    ``1 + tanh(φ (D - ε))`` elsewhere; edges are where ``1 - response`` exceeds its Otsu threshold."""
-    gray = rgb_to_grayscale(image)
-    difference = _blur(gray, sigma) - gamma * _blur(gray, k * sigma)
+    The XDoG response of the gray image is ``1`` where ``D >= ε`` and ``1 + tanh(φ (D - ε))`` elsewhere; edges
+    are where ``1 - response`` exceeds its Otsu threshold."""
+    difference = xdog.difference(rgb_to_grayscale(image))
+    epsilon, phi = xdog.epsilon, xdog.phi
     response = torch.where(difference >= epsilon, torch.ones_like(difference), 1 + torch.tanh(phi * (difference - epsilon)))
     darkness = 1 - response
     edges = torch.zeros_like(darkness)
@@ -52,24 +62,17 @@ def xdog_edges(
     return edges
 
 
-def xdog_reference_mask(
-    image: torch.Tensor,
-    gamma: float = 0.98,
-    phi: float = 200.0,
-    epsilon: float = -0.1,
-    sigma: float = 0.8,
-    k: float = 10.0,
-) -> torch.Tensor:
+def xdog_reference_mask(image: torch.Tensor, xdog: XDoG = XDoG()) -> torch.Tensor:
     """CLIPasso's start-point map ``[B, 1, H, W]`` (1 = marked) of ``image [B, 3, H, W]`` (0..1).
 
-    The gray image is taken from the CLIP-normalised photo; ``D = G_σ * I - γ G_kσ * I``; the response is
-    ``1 + tanh(φ D)`` where ``D >= ε`` and ``1`` elsewhere, scaled to 0..1; marked are the pixels below its Otsu
-    threshold (the dark ones: contours and broad regions where ``D`` is slightly negative)."""
+    ``D`` is taken from the CLIP-normalised photo's gray image; the response is ``1 + tanh(φ D)`` where
+    ``D >= ε`` and ``1`` elsewhere, scaled to 0..1; marked are the pixels below its Otsu threshold (the dark
+    ones: contours and broad regions where ``D`` is slightly negative)."""
     mean = torch.tensor(CLIP_MEAN, dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
     std = torch.tensor(CLIP_STD, dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
-    gray = rgb_to_grayscale((image - mean) / std)
-    difference = _blur(gray, sigma) - gamma * _blur(gray, k * sigma)
-    response = torch.where(difference >= epsilon, 1 + torch.tanh(phi * difference), torch.ones_like(difference))
+    difference = xdog.difference(rgb_to_grayscale((image - mean) / std))
+    response = torch.where(difference >= xdog.epsilon, 1 + torch.tanh(xdog.phi * difference),
+                           torch.ones_like(difference))
     marked = torch.zeros_like(response)
     for b in range(image.shape[0]):
         low, high = response[b].min(), response[b].max()
