@@ -86,8 +86,9 @@ def test_refining_a_sketch_keeps_the_locked_strokes(tmp_path, chelsea):
 
 
 def interrupted_sketch(tmp_path, chelsea, interrupts: int, extra=(), strokes=("4", "8"), seeds="1"):
-    """Run ``clipsketch sketch`` (``strokes``, far more steps than it gets), press Ctrl-C ``interrupts`` times (0.3 s
-    apart) once the first bar runs; its exit status, stderr and output folder."""
+    """Run ``clipsketch sketch`` (``strokes``, far more steps than it gets) and press Ctrl-C ``interrupts`` times:
+    the first right after the bar shows a step (so a whole step lies ahead), each next one as soon as the CLI has
+    said it is finishing. Its exit status, stderr and output folder."""
     import signal
     import threading
     import time
@@ -103,13 +104,20 @@ def interrupted_sketch(tmp_path, chelsea, interrupts: int, extra=(), strokes=("4
     said = []
     reader = threading.Thread(target=lambda: said.extend(iter(lambda: process.stderr.read(1), "")), daemon=True)
     reader.start()
-    deadline = time.monotonic() + 300
-    while f"{strokes[0]} strokes:" not in "".join(said) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.2)
-    time.sleep(1.0)  # a few steps in
-    for _ in range(interrupts):
+
+    def wait_for(condition) -> None:
+        deadline = time.monotonic() + 300
+        while not condition() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.005)
+
+    bar = f"{strokes[0]} strokes:"
+    wait_for(lambda: "".join(said).count(bar) >= 3)  # past the first steps
+    shown = "".join(said).count(bar)
+    wait_for(lambda: "".join(said).count(bar) > shown)  # a step just ended
+    process.send_signal(signal.SIGINT)
+    for _ in range(interrupts - 1):
+        wait_for(lambda: "finishing early" in "".join(said))
         process.send_signal(signal.SIGINT)
-        time.sleep(0.3)
     process.wait(timeout=300)
     reader.join(10)
     return process.returncode, "".join(said), out
@@ -134,7 +142,8 @@ def test_ctrl_c_once_on_a_server_keeps_the_best_strokes_so_far(tmp_path, chelsea
 
 
 def test_ctrl_c_twice_aborts_without_writing(tmp_path, chelsea):
-    """The second Ctrl-C comes while the first is still finishing: steps of 8 seeds × 160 strokes take seconds."""
+    """The second Ctrl-C comes while the step in progress runs (8 seeds × 160 strokes: about a second on 2 cores):
+    the run stops there, before the first could finish."""
     status, said, out = interrupted_sketch(tmp_path, chelsea, interrupts=2, strokes=("160",), seeds="8")
     assert status == 130 and "interrupted" in said
     assert not list(out.glob("*.svg"))
