@@ -22,6 +22,7 @@ from pathlib import Path
 
 import open_clip
 import torch
+from kornia.filters import gaussian_blur2d
 from torch import nn
 
 CLIP_MEAN = open_clip.OPENAI_DATASET_MEAN
@@ -99,6 +100,22 @@ class OfflineTaps(_Normalized):
                 layers.append(x)
         pooled = model.global_pool(model.bn2(model.conv_head(x)))
         return Taps(layers, pooled.flatten(1))
+
+
+class BlurredTaps(nn.Module):
+    """A taps backbone that sees its images blurred: ``images [B, 3, H, W]`` (0..1) are blurred by a Gaussian of
+    ``sigma`` pixels (borders replicated) before ``backbone`` → :class:`Taps`. Features of blurred images judge
+    where lines are and how they run, not their fine texture."""
+
+    def __init__(self, backbone: nn.Module, sigma: float):
+        super().__init__()
+        self.backbone = backbone
+        self.sigma = sigma
+        self.description = backbone.description
+
+    def forward(self, images: torch.Tensor) -> Taps:
+        size = 2 * int(round(3 * self.sigma)) + 1
+        return self.backbone(gaussian_blur2d(images, (size, size), (self.sigma, self.sigma), border_type="replicate"))
 
 
 class ClipViTAttention(_Normalized):

@@ -69,9 +69,12 @@ def load_photo(source: PhotoInput, max_pixels: int = MAX_PHOTO_PIXELS) -> Image.
         raise PhotoError(f"photo data is corrupt or truncated: {error}") from None
 
 
-def frame_photo(image: Image.Image, canvas_size: int = 224, margin: float = 0.0) -> FramedPhoto:
-    """Pad ``image`` (RGB) to a centred white square with ``margin`` (fraction of the longer side on each edge)
-    and resize it to ``canvas_size`` pixels: nothing is squashed or cut off."""
+def frame_photo(image: Image.Image, canvas_size: int = 224, margin: float = 0.0, padding: str = "white") -> FramedPhoto:
+    """Pad ``image`` (RGB) to a centred square with ``margin`` (fraction of the longer side on each edge) and
+    resize it to ``canvas_size`` pixels: nothing is squashed or cut off. ``padding``: ``white``, or ``edge`` (the
+    photo's border pixels repeated outwards: no edge where the photo ends)."""
+    if padding not in ("white", "edge"):
+        raise ValueError(f"padding must be white or edge, got {padding!r}")
     frame = Frame.padded(image.width, image.height, canvas_size, margin)
     photo = to_tensor(image)
     side = max(image.width, image.height) * (1 + 2 * margin)
@@ -81,7 +84,10 @@ def frame_photo(image: Image.Image, canvas_size: int = 224, margin: float = 0.0)
     ys = (steps * frame.scale + frame.offset_y) / image.height * 2 - 1
     grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).unsqueeze(0)
     small = photo if side <= 2 * canvas_size else _shrink(photo, canvas_size / side)
-    canvas = F.grid_sample(small - 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + 1
+    if padding == "white":
+        canvas = F.grid_sample(small - 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + 1
+    else:
+        canvas = F.grid_sample(small, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return FramedPhoto(canvas.clamp(0, 1), photo, frame)
 
 

@@ -42,7 +42,7 @@ class XDoG:
 
     def difference(self, gray: torch.Tensor) -> torch.Tensor:
         """``D`` of a gray image ``[B, 1, H, W]``."""
-        return _blur(gray, self.sigma) - self.gamma * _blur(gray, self.k * self.sigma)
+        return gaussian_blur(gray, self.sigma) - self.gamma * gaussian_blur(gray, self.k * self.sigma)
 
 
 def xdog_edges(image: torch.Tensor, xdog: XDoG = XDoG()) -> torch.Tensor:
@@ -82,7 +82,8 @@ def xdog_reference_mask(image: torch.Tensor, xdog: XDoG = XDoG()) -> torch.Tenso
     return marked
 
 
-def _blur(gray: torch.Tensor, sigma: float) -> torch.Tensor:
+def gaussian_blur(gray: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur of ``[B, 1, H, W]`` with ``sigma`` pixels (kernel ±3σ, borders replicated)."""
     size = 2 * int(round(3 * sigma)) + 1
     return gaussian_blur2d(gray, (size, size), (sigma, sigma), border_type="replicate")
 

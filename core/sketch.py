@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from clipsketch import __version__
 from clipsketch.core import mask as background
 from clipsketch.core.backbones import (
+    BlurredTaps,
     ClipResNetTaps,
     ClipViTAttention,
     OfflineTaps,
@@ -37,6 +38,7 @@ from clipsketch.core.limits import (
     ENGINE_MAX_SEEDS,
     ENGINE_MAX_STROKES,
 )
+from clipsketch.core.lines import LineStyle, line_drawing
 from clipsketch.core.losses import LossConfig
 from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Step, clamp_points, optimize_strokes
 from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
@@ -99,6 +101,10 @@ class StartStrokes:
                                  "coordinates in the photo's pixels?")
 
 
+TARGETS = ("photo", "lines")
+"""What a sketch can be compared with: the photo, or its line drawing (:mod:`~clipsketch.core.lines`)."""
+
+
 @dataclass(frozen=True)
 class SketchOptions:
     """What to draw. ``strokes``: one sketch per count; ``schedule`` how the loss is optimised (a name in
@@ -108,7 +114,9 @@ class SketchOptions:
     ``width`` full stroke width in canvas pixels (default 3 px per 224) and ``color`` RGBA 0..1; ``margin``
     around the photo when it is padded to a square (fraction of its longer side); ``init`` the XDoG map that
     start points are drawn on (:data:`~clipsketch.core.saliency.INIT_MODES`; ``auto``: CLIPasso's own
-    ``reference`` map on the CLIP path, thin ``contour`` edges on the offline one)."""
+    ``reference`` map on the CLIP path, thin ``contour`` edges on the offline one); ``target`` what the sketch
+    is compared with (:data:`TARGETS`; ``auto``: the photo on the CLIP path, its line drawing on the offline one,
+    whose ImageNet features would otherwise ask for texture)."""
 
     strokes: tuple[int, ...] = DEFAULT_STROKES
     schedule: str = DEFAULT_SCHEDULE
@@ -122,6 +130,7 @@ class SketchOptions:
     margin: float = 0.05
     loss: LossConfig | None = None
     init: str = "auto"
+    target: str = "auto"
     start: StartStrokes | None = None
     """Strokes to start from (and keep, when locked); each stroke count is the total, start strokes included."""
 
@@ -155,6 +164,8 @@ class SketchOptions:
             raise ValueError(f"margin must be within 0..1, got {self.margin}")
         if self.init not in ("auto", *INIT_MODES):
             raise ValueError(f"init must be one of auto, {', '.join(INIT_MODES)}, got {self.init!r}")
+        if self.target not in ("auto", *TARGETS):
+            raise ValueError(f"target must be one of auto, {', '.join(TARGETS)}, got {self.target!r}")
 
     def optimizer(self, seeds_per_pass: int | None, bounds: tuple[float, float, float, float] | None = None,
                   frozen: tuple[bool, ...] | None = None) -> OptimizerConfig:
@@ -329,12 +340,17 @@ class Engine:
         saliency, saliency_source = self._saliency(canvas, foreground, options.margin, options.init)
         yield Started(str(self.device), self.description, saliency_source, use_mask, list(self.notes), framed.frame)
 
+        target, backbone = canvas, self.backbone
+        if self.target_for(options) == "lines":
+            style = LineStyle()
+            target = line_drawing(image, options.canvas_size, options.margin, style).to(self.device)
+            backbone = BlurredTaps(self.backbone, style.blur * options.canvas_size / 224)
         with torch.no_grad(), self.autocast():
-            photo_taps = self.backbone(canvas)
+            photo_taps = backbone(target)
         evaluation_taps = None  # the evaluation loss that picks the best strokes is computed in fp32
         if self.precision != "fp32":
             with torch.no_grad():
-                evaluation_taps = self.backbone(canvas)
+                evaluation_taps = backbone(target)
         results: dict[int, CountResult] = {}
         width = options.width if options.width is not None else default_width(options.canvas_size)
         seeds = [options.seed + k for k in range(options.seeds)]
@@ -350,7 +366,7 @@ class Engine:
                 start = given.repeat(len(seeds)).concat(start)
                 frozen = tuple(options.start.locked) + (False,) * fresh
             start = start.to(self.device)
-            steps = optimize_strokes(start, canvas, photo_taps, self.backbone, options.loss,
+            steps = optimize_strokes(start, target, photo_taps, backbone, options.loss,
                                      options.optimizer(self.seeds_per_pass, bounds, frozen), self.autocast, cancel,
                                      augmentation_seed=options.seed + count, evaluation_taps=evaluation_taps,
                                      finish=finish)
@@ -363,6 +379,12 @@ class Engine:
                 break
         yield Finished(SketchResult(results, framed.image, saliency.cpu(), framed.frame, self.description,
                                     saliency_source, use_mask, str(self.device)))
+
+    def target_for(self, options: SketchOptions) -> str:
+        """What this engine compares ``options``' sketches with: ``photo`` or ``lines``."""
+        if options.target == "auto":
+            return "photo" if self.attention is not None else "lines"
+        return options.target
 
     def _saliency(self, canvas: torch.Tensor, foreground, margin: float, init: str) -> tuple[torch.Tensor, str]:
         """Saliency ``[S, S]`` on the canvas and a description of where it came from; ``foreground`` is the
@@ -390,7 +412,8 @@ class Engine:
                           start.colors[:1].detach().cpu(), options.canvas_size)
         loss = float(tracker.best_loss[winner])
         svg = strokes_to_svg(strokes, frame=frame, metadata={
-            "seed": seeds[winner], "model": self.description, "schedule": options.schedule,
+            "seed": seeds[winner], "model": self.description, "target": self.target_for(options),
+            "schedule": options.schedule,
             "loss": f"{loss:.6g}", "loss-precision": "fp32", "iterations": options.iterations,
             "iterations-run": tracker.stopped[winner],
             "mask": "u2netp" if use_mask else "none", "saliency": saliency_source, "generator": f"clipsketch {__version__}",

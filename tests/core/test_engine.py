@@ -128,6 +128,7 @@ def test_cancel_stops_between_steps(tiny_engine, chelsea):
         ({"seeds": 0}, "seeds"),
         ({"color": (0, 0, 0)}, "color"),
         ({"init": "edges"}, "init must be one of auto, contour, reference, got 'edges'"),
+        ({"target": "edges"}, "target must be one of auto, photo, lines, got 'edges'"),
     ],
 )
 def test_bad_options_are_refused(options, message):
@@ -230,3 +231,11 @@ def test_bad_start_strokes_are_refused_clearly(chelsea, tiny_engine):
     far = StartStrokes(((1e6, 0, 0, 0, 0, 0, 0, 0),), (2.0,), ((0, 0, 0, 1.0),), (False,))
     with pytest.raises(ValueError, match="far outside"):
         tiny_engine.sketch(chelsea, SketchOptions(strokes=(2,), iterations=1, seeds=1, mask=False, start=far))
+
+
+def test_the_clip_path_compares_with_the_photo(tiny_engine, chelsea):
+    """The line drawing is the offline path's; CLIP sketches are compared with the photo, as in CLIPasso."""
+    assert tiny_engine.target_for(SketchOptions()) == "photo"
+    result = tiny_engine.sketch(chelsea, SketchOptions(strokes=(2,), iterations=2, seeds=1, mask=False))
+    facts = etree.fromstring(result.sketches[2].svg.encode()).find(".//{urn:clipsketch:sketch:1}sketch")
+    assert facts.get("target") == "photo"
