@@ -45,11 +45,11 @@ def gallery_photo(name: str):
     return Image.fromarray(array).convert("RGB")
 
 
-def run_case(engine, photo_name: str, count: int, schedule: str, seed: int) -> dict:
+def run_case(engine, photo_name: str, count: int, schedule: str, seed: int, target: str = "auto") -> dict:
     """One stroke count of one photo with one schedule: loss, seconds, steps, loss over time, SVG."""
     from clipsketch.core.sketch import CountDone, Progress, SketchOptions, Started
 
-    options = SketchOptions(strokes=(count,), schedule=schedule, seed=seed)
+    options = SketchOptions(strokes=(count,), schedule=schedule, seed=seed, target=target)
     began = time.perf_counter()
     curve = []
     for event in engine.events(gallery_photo(photo_name), options):
@@ -185,6 +185,8 @@ def main() -> None:
     parser.add_argument("--strokes", nargs="+", type=int, default=[4, 8, 16, 32])
     parser.add_argument("--photos", nargs="+", default=GALLERY, choices=GALLERY)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target", default="auto", choices=["auto", "photo", "lines"],
+                        help="what sketches are compared with (the committed results predate lines: photo)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--results", type=Path, default=Path("benchmarks/results/quality-offline-cpu.json"))
     parser.add_argument("--report-only", action="store_true", help="draw the table/gallery/plot, run nothing")
@@ -202,14 +204,14 @@ def main() -> None:
 
         engine = Engine(backbone=args.backbone, device=args.device, weights=args.weights)
         machine = {"device": str(engine.device), "threads": args.threads, "torch": torch.__version__,
-                   "backbone": engine.description, "precision": engine.precision}
+                   "backbone": engine.description, "precision": engine.precision, "target": args.target}
         for photo in args.photos:
             for count in args.strokes:
                 for schedule in args.schedules:
                     case = {"photo": photo, "strokes": count, "schedule": schedule}
                     if key(case) in cases:
                         continue
-                    cases[key(case)] = run_case(engine, photo, count, schedule, args.seed)
+                    cases[key(case)] = run_case(engine, photo, count, schedule, args.seed, args.target)
                     done = cases[key(case)]
                     print(f"{key(case)}: loss {done['loss']:.3f} in {done['seconds']:.0f} s, "
                           f"{done['cpu_seconds']:.0f} CPU s "
