@@ -104,3 +104,17 @@ def test_margin_shrinks_the_photo_on_the_canvas(chelsea):
     framed = frame_photo(Image.fromarray(chelsea), canvas_size=224, margin=0.1)
     edge = round(0.1 / 1.2 * 224)
     assert float(framed.image[0, :, :, : edge - 1].min()) == 1.0
+
+
+def test_edge_padding_repeats_the_photos_border_pixels():
+    """``padding="edge"`` fills the square with the photo's own border colours: no edge where the photo ends."""
+    photo = Image.new("RGB", (300, 150), (200, 40, 40))
+    photo.paste((40, 40, 200), (0, 0, 300, 20))  # a blue top band: repeated upwards into the padding
+    white = frame_photo(photo, 64, 0.1).image[0]
+    edge = frame_photo(photo, 64, 0.1, padding="edge").image[0]
+    assert torch.allclose(white[:, 0, 32], torch.ones(3))  # white padding above the photo
+    assert torch.allclose(edge[:, 0, 32], torch.tensor([40, 40, 200]) / 255, atol=0.02)
+    assert torch.allclose(edge[:, 63, 32], torch.tensor([200, 40, 40]) / 255, atol=0.02)
+    assert torch.allclose(white[:, 21:43, 8:56], edge[:, 21:43, 8:56])  # the photo itself is framed alike
+    with pytest.raises(ValueError, match="padding must be white or edge"):
+        frame_photo(photo, 64, padding="mirror")
