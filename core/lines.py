@@ -40,12 +40,15 @@ def line_drawing(image: Image.Image, canvas_size: int = 224, margin: float = 0.0
                  style: LineStyle = LineStyle()) -> torch.Tensor:
     """``image`` (RGB photo, background already whitened where a mask was used) → ``[1, 3, S, S]`` 0..1: dark
     soft lines on white, framed exactly as :func:`~clipsketch.core.photo.frame_photo` frames the photo."""
-    canvas = frame_photo(image, canvas_size, margin, padding="edge").image
-    inside = 1 - frame_photo(Image.new("RGB", image.size, "black"), canvas_size, margin).image[:, :1]
+    framed = frame_photo(image, canvas_size, margin, padding="edge")
+    canvas, frame = framed.image, framed.frame
+    centres = torch.arange(canvas_size, dtype=torch.float32) + 0.5  # canvas pixel centres, in photo pixels:
+    xs, ys = centres * frame.scale + frame.offset_x, centres * frame.scale + frame.offset_y
+    inside = ((ys >= 0) & (ys <= image.height))[:, None] & ((xs >= 0) & (xs <= image.width))[None, :]
     sigma = style.sigma * canvas_size / 224
     gray = rgb_to_grayscale(canvas)
     difference = gaussian_blur(gray, sigma) - style.gamma * gaussian_blur(gray, style.k * sigma)
     lines = torch.where(difference >= style.epsilon, torch.ones_like(difference),
                         1 + torch.tanh(style.phi * (difference - style.epsilon))).clamp(0, 1)
-    lines = 1 - (1 - lines) * (inside > 0.5)
+    lines = 1 - (1 - lines) * inside
     return lines.expand(-1, 3, -1, -1).contiguous()
