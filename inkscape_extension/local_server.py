@@ -4,7 +4,8 @@ The server outlives the extension (its own session, output appended to ``~/.cach
 serves later runs and other Inkscape windows. A lock file lets one window start it while the others wait for
 it. The command is :func:`clipsketch.server.service.serve_command` without Inkscape's ``PYTHONPATH``, so the
 extension's own folder cannot shadow the package. If the process dies while starting, the wait ends at once with
-what it wrote to the log.
+what it wrote to the log. A server that is there but slow to answer (loading its models, or busy with another
+window's job on a loaded CPU) is waited for, not doubled.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import contextlib
 import os
 import time
 from pathlib import Path
+
+import grpc
 
 from clipsketch.client import ServerError, SketchClient
 from clipsketch.server.service import serve_command, serve_environment
@@ -35,17 +38,17 @@ def start_local_server(client: SketchClient, address: str, timeout: float = STAR
     log = server_log_path()
     log.parent.mkdir(parents=True, exist_ok=True)
     with _start_lock(log.parent / "server-start.lock"):
-        if _serving(client, 2.0):
+        deadline = time.monotonic() + timeout
+        if _serving_or_there(client, deadline):
             return
         offset = log.stat().st_size if log.exists() else 0
         pid = _spawn([*serve_command(), "serve", "--listen", address], log)
-        deadline = time.monotonic() + timeout
         while True:
             if _serving(client, 1.0):
                 return
             code = _exit_status(pid)
             if code is not None:
-                if _serving(client, 2.0):  # it lost the port to a server that now answers: use that one
+                if _serving_or_there(client, deadline):  # it lost the port to a server: use that one
                     return
                 raise LocalServerFailed(f"`clipsketch serve --listen {address}` stopped at once (exit status "
                                         f"{code}). Its log {log} says:\n{_log_excerpt(log, offset)}")
@@ -61,6 +64,19 @@ def _serving(client: SketchClient, seconds: float) -> bool:
         return True
     except ServerError:
         return False
+
+
+def _serving_or_there(client: SketchClient, deadline: float) -> bool:
+    """True once a server at the address reports SERVING. One that does not within 2 s but completes a gRPC
+    handshake (a server loading its models, or one too busy to answer at once) is given until ``deadline``
+    (``time.monotonic()``); nothing listening, or something that speaks no gRPC, gives False within 3 s."""
+    if _serving(client, 2.0):
+        return True
+    try:
+        grpc.channel_ready_future(client.channel).result(timeout=1.0)
+    except grpc.FutureTimeoutError:
+        return False
+    return _serving(client, max(deadline - time.monotonic(), 1.0))
 
 
 def _spawn(command: list[str], log: Path) -> int:

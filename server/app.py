@@ -120,20 +120,27 @@ class SketchServer:
         self.server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max(32, 4 * max_queue), thread_name_prefix="rpc"),
             interceptors=[TokenInterceptor(token)] if token else [],
+            # no SO_REUSEPORT (gRPC's default on Linux): a second server on a port in use must fail, not
+            # silently share the port and its clients with the first
             options=[("grpc.max_receive_message_length", message_limit),
-                     ("grpc.max_send_message_length", 64 * 2**20)],
+                     ("grpc.max_send_message_length", 64 * 2**20), ("grpc.so_reuseport", 0)],
             maximum_concurrent_rpcs=max_queue + workers + 64,
         )
         sketch_pb2_grpc.add_SketchServiceServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         add_reflection(self.server, (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
-        if tls_cert:
-            credentials = grpc.ssl_server_credentials([(Path(tls_key).read_bytes(), Path(tls_cert).read_bytes())])
-            self.port = self.server.add_secure_port(listen, credentials)
-        else:
-            self.port = self.server.add_insecure_port(listen)
+        try:
+            if tls_cert:
+                credentials = grpc.ssl_server_credentials([(Path(tls_key).read_bytes(),
+                                                            Path(tls_cert).read_bytes())])
+                self.port = self.server.add_secure_port(listen, credentials)
+            else:
+                self.port = self.server.add_insecure_port(listen)
+        except RuntimeError:  # grpcio raises this when the bind fails
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen on {listen}")
+            raise OSError(f"cannot listen on {listen}: the port is in use (another clipsketch server?) or the "
+                          "address is not this computer's")
         self.address = f"{listen.rsplit(':', 1)[0]}:{self.port}"
 
     def _models_ready(self, ok: bool) -> None:

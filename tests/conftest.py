@@ -72,14 +72,16 @@ def tiny_engine() -> Engine:
 
 @pytest.fixture
 def make_server(tiny_model_configs):
-    """Start servers (keyword arguments go to SketchServer); all are stopped at the end of the test."""
+    """Start servers (keyword arguments go to SketchServer) and wait for their models, unless ``load_engine`` is
+    given; all are stopped at the end of the test."""
     servers = []
 
-    def start(**settings) -> SketchServer:
+    def start(load_engine=None, **settings) -> SketchServer:
         settings.setdefault("listen", "127.0.0.1:0")
-        server = SketchServer(tiny_engine, **settings).start()
+        server = SketchServer(load_engine or tiny_engine, **settings).start()
         servers.append(server)
-        assert server.models.ready.wait(60) and server.models.engine is not None
+        if load_engine is None:
+            assert server.models.ready.wait(60) and server.models.engine is not None
         return server
 
     yield start

@@ -8,6 +8,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -145,6 +147,31 @@ def test_two_windows_start_one_local_server_and_share_it(tmp_path, photo_bytes):
     assert len(servers.stdout.split()) == 1
     log = (tmp_path / "cache" / "clipsketch" / "server.log").read_text()
     assert log.count("clipsketch serve: listening") == 1 and "ImportError" not in log
+
+
+def test_a_server_still_loading_its_models_is_waited_for_not_doubled(tmp_path, monkeypatch, make_server):
+    """A server that answers gRPC but is not SERVING yet (loading models; or on a loaded CPU too busy to answer a
+    health check in 2 s, as a second Inkscape window saw in CI) is waited for: no second `clipsketch serve`."""
+    from tests.conftest import tiny_engine
+
+    from clipsketch.client import SketchClient
+    from clipsketch.inkscape_extension.local_server import start_local_server
+
+    loaded = threading.Event()
+
+    def slow_engine():
+        loaded.wait(60)
+        return tiny_engine()
+
+    server = make_server(load_engine=slow_engine)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    threading.Timer(6.0, loaded.set).start()
+    started = time.monotonic()
+    with SketchClient(server.address) as client:
+        start_local_server(client, server.address, timeout=60)
+        assert client.info().device == "cpu"
+    assert time.monotonic() - started > 5.5 and server.models.engine is not None
+    assert not (tmp_path / "cache" / "clipsketch" / "server.log").exists()  # nothing was spawned
 
 
 def test_a_server_that_dies_while_starting_is_reported_at_once_with_its_log(tmp_path, photo_bytes):

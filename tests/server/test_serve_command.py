@@ -89,6 +89,18 @@ def test_unreachable_server_gets_a_clear_message(tmp_path, chelsea):
     assert result.returncode == 2 and "UNAVAILABLE" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_second_server_on_a_port_in_use_exits_with_a_clear_message(serve_process, photo_bytes):
+    """gRPC shares a port between servers by default (SO_REUSEPORT); clipsketch turns that off, so a second
+    server cannot silently take half of the first one's clients."""
+    _, address = serve_process(*TINY)
+    result = subprocess.run([sys.executable, "-m", "clipsketch.cli", "serve", "--listen", address, *TINY],
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2 and f"cannot listen on {address}: the port is in use" in result.stderr
+    assert "Traceback" not in result.stderr
+    with SketchClient(address) as client:
+        assert client.info().device == "cpu"
+
+
 def test_serving_off_loopback_without_a_token_is_refused():
     result = subprocess.run([sys.executable, "-m", "clipsketch.cli", "serve", "--listen", "0.0.0.0:0", *TINY],
                             capture_output=True, text=True, timeout=120)
