@@ -41,8 +41,8 @@ class OptimizerConfig:
     """Adam on the control points (pixels) for at most ``iterations`` steps. The learning rate rises linearly
     over ``warmup`` steps to ``learning_rate`` and then stays there (``final_learning_rate`` None, CLIPasso's) or
     follows a cosine down to ``final_learning_rate`` at the last step. Every ``eval_every`` steps each seed's
-    unaugmented loss is evaluated; a seed stops on its own after ``patience`` evaluations in a row that change by
-    at most ``tolerance`` without improving (CLIPasso's rule, per seed). ``narrow_after``: from that step on only
+    unaugmented loss is evaluated; a seed stops on its own after ``patience`` evaluations within ``tolerance`` of
+    its best since its last improvement (CLIPasso's rule, per seed; see :meth:`SeedTracker.record`). ``narrow_after``: from that step on only
     the seed with the lowest evaluation loss goes on (None: all go on). ``seeds_per_pass`` bounds the memory of a
     step."""
 
@@ -104,11 +104,13 @@ class Step:
 @dataclass
 class SeedTracker:
     """Best strokes, evaluation history and early-stop counters per seed (``K`` seeds), and the step each seed
-    stopped at (``stopped``: -1 while it runs)."""
+    stopped at (``stopped``: -1 while it runs). ``best_loss``/``best_points``: the lowest evaluation and its
+    strokes; ``anchor_loss``: the loss at the last improvement by more than the tolerance (what the stop rule
+    measures against)."""
 
     best_loss: torch.Tensor
     best_points: torch.Tensor
-    last_loss: torch.Tensor
+    anchor_loss: torch.Tensor
     stalls: torch.Tensor
     history: list[list[tuple[int, float]]] = field(default_factory=list)
     stopped: list[int] = field(default_factory=list)
@@ -123,14 +125,19 @@ class SeedTracker:
     def record(self, iteration: int, seeds: torch.Tensor, loss: torch.Tensor, points: torch.Tensor,
                config: OptimizerConfig) -> torch.Tensor:
         """Record evaluation losses ``[k]`` of the seeds numbered ``seeds [k]`` for their ``points [k, N, 4, 2]``;
-        returns which of them have stalled ``patience`` times (``[k]`` bool)."""
+        returns which of them have stalled ``patience`` times (``[k]`` bool). CLIPasso's rule: an evaluation more
+        than ``tolerance`` below the anchor is an improvement (new anchor, stall count reset); one within
+        ``tolerance`` of the anchor is a stall; a worse one changes neither. The best strokes are those of the
+        lowest evaluation, however small its gain."""
         loss, seeds = loss.detach().float().cpu(), seeds.cpu()
-        improved = loss < self.best_loss[seeds]
-        unchanged = (loss - self.last_loss[seeds]).abs() <= config.tolerance
-        self.stalls[seeds] = torch.where(~improved & unchanged, self.stalls[seeds] + 1, self.stalls[seeds])
-        self.best_points[seeds[improved]] = points.detach()[improved.to(points.device)].to(self.best_points.device)
-        self.best_loss[seeds] = torch.where(improved, loss, self.best_loss[seeds])
-        self.last_loss[seeds] = loss
+        change = loss - self.anchor_loss[seeds]
+        stalled = change.abs() <= config.tolerance
+        improved = (change < 0) & ~stalled
+        self.stalls[seeds] = torch.where(improved, 0, self.stalls[seeds] + stalled.long())
+        self.anchor_loss[seeds] = torch.where(improved, loss, self.anchor_loss[seeds])
+        lower = loss < self.best_loss[seeds]
+        self.best_points[seeds[lower]] = points.detach()[lower.to(points.device)].to(self.best_points.device)
+        self.best_loss[seeds] = torch.where(lower, loss, self.best_loss[seeds])
         for seed, value in zip(seeds.tolist(), loss.tolist()):
             self.history[seed].append((iteration, value))
         return self.stalls[seeds] >= config.patience

@@ -2,10 +2,13 @@
 (no torch: cheap to import, like :mod:`~clipsketch.core.limits`).
 
 - ``reference``: CLIPasso's schedule exactly: Adam at a constant 1.0 pixel, 2000 steps, 3 seeds each stopping
-  on its own when its evaluation loss has converged, 4 augmented views per step, the best seed kept.
+  on its own when its evaluation loss has converged (two evaluations within 1e-5 of its best since it last
+  improved), 4 augmented views per step, the best seed kept.
 - ``fast`` (the default): the same loss, reached in a fraction of the work (see the README's measured table):
   fewer augmented views, a short warm-up and a cosine decay of the learning rate, and successive halving of the
-  seeds (all start; after ``narrow_at`` of the steps only the best goes on).
+  seeds (all start; after ``narrow_at`` of the steps only the best goes on). A seed stops early only when its
+  loss does not change at all (strokes that left the canvas): the decaying rate ends the run, and an absolute
+  tolerance means nothing across backbones whose losses differ by orders of magnitude.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ class Schedule:
     """``iterations`` steps and ``seeds`` random starts per stroke count; Adam's ``learning_rate`` (pixels),
     constant (``final_learning_rate`` None) or cosine-decayed to ``final_learning_rate`` after ``warmup`` steps;
     ``narrow_at`` fraction of the steps after which only the best seed goes on (None: all seeds run to the end);
-    ``augmentations`` augmented views per step besides the unaugmented one."""
+    ``augmentations`` augmented views per step besides the unaugmented one; a seed stops early after two
+    evaluations within ``tolerance`` of its best since it last improved."""
 
     name: str
     iterations: int
@@ -28,6 +32,7 @@ class Schedule:
     warmup: int
     narrow_at: float | None
     augmentations: int
+    tolerance: float
 
     def narrow_after(self, iterations: int) -> int | None:
         """The step after which only the best seed goes on, for a run of ``iterations`` steps."""
@@ -36,9 +41,9 @@ class Schedule:
 
 SCHEDULES = {
     "reference": Schedule("reference", iterations=2000, seeds=3, learning_rate=1.0, final_learning_rate=None,
-                          warmup=0, narrow_at=None, augmentations=4),
+                          warmup=0, narrow_at=None, augmentations=4, tolerance=1e-5),
     "fast": Schedule("fast", iterations=300, seeds=3, learning_rate=4.0, final_learning_rate=0.05, warmup=10,
-                     narrow_at=0.15, augmentations=1),
+                     narrow_at=0.15, augmentations=1, tolerance=0.0),
 }
 DEFAULT_SCHEDULE = "fast"
 

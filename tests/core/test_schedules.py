@@ -11,7 +11,7 @@ import torch
 from lxml import etree
 
 from clipsketch.core.losses import LossConfig, sketch_loss
-from clipsketch.core.optimize import OptimizerConfig, optimize_strokes
+from clipsketch.core.optimize import OptimizerConfig, SeedTracker, optimize_strokes
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.schedules import SCHEDULES, schedule_named
 from clipsketch.core.sketch import CountDone, Engine, SketchOptions
@@ -39,6 +39,7 @@ def test_the_reference_schedule_is_clipassos():
 def test_the_fast_schedule_is_the_default_and_its_rate_warms_up_then_decays():
     options = SketchOptions()
     assert options.schedule == "fast" and options.iterations == SCHEDULES["fast"].iterations
+    assert options.optimizer(None).tolerance == 0.0  # stops a seed only when its loss does not change at all
     config = OptimizerConfig(iterations=101, learning_rate=2.0, final_learning_rate=0.1, warmup=10)
     rates = [config.rate(step) for step in range(101)]
     assert rates[:10] == sorted(rates[:10]) and rates[9] < 2.0  # warm-up rises towards the peak
@@ -70,6 +71,39 @@ def test_a_converged_seed_stops_alone_and_the_others_go_on_unchanged(chelsea):
     torch.testing.assert_close(tracker.best_points[0], solo.best_points[0], atol=1e-3, rtol=0)
     assert [i for i, _ in tracker.history[0]] == [i for i, _ in solo.history[0]]
     assert [v for _, v in tracker.history[0]] == pytest.approx([v for _, v in solo.history[0]], rel=1e-4)
+
+
+def test_early_stop_is_clipassos_rule_two_evaluations_within_tolerance_of_the_best_since_it_improved():
+    """A gain of at most the tolerance is no improvement but a stall (its strokes are kept: they are the best); a
+    worse evaluation between two stalls does not reset the count; only a real improvement does. One seed."""
+    config = OptimizerConfig(tolerance=1e-5, patience=2)
+    tracker = SeedTracker.start(torch.zeros(1, 2, 4, 2))
+    seed = torch.tensor([0])
+
+    def evaluate(loss: float, mark: float) -> bool:
+        return bool(tracker.record(0, seed, torch.tensor([loss]), torch.full((1, 2, 4, 2), float(mark)), config)[0])
+
+    assert not evaluate(10.0, 1)  # first: an improvement
+    assert not evaluate(9.0, 2)  # improvement
+    assert not evaluate(9.000004, 3)  # within 1e-5 above the best: stall 1
+    assert not evaluate(9.5, 4)  # worse: neither
+    assert not evaluate(8.0, 5)  # improvement: stalls reset
+    assert not evaluate(7.999996, 6)  # a gain below the tolerance: stall 1, not a new best
+    assert evaluate(8.000002, 7)  # stall 2: stop
+    assert float(tracker.anchor_loss[0]) == 8.0
+    assert float(tracker.best_loss[0]) == pytest.approx(7.999996) and float(tracker.best_points[0].mean()) == 6.0
+
+
+def test_the_reference_schedule_stops_by_that_rule_and_the_fast_one_only_on_an_unchanging_loss(tiny_engine, chelsea):
+    """The tiny random model's losses are about 1e-5, so every gain is within CLIPasso's tolerance: under the
+    reference schedule every seed stalls at its 2nd and 3rd evaluations and stops at step 21; the fast schedule
+    (tolerance 0) runs on."""
+    quick = dict(strokes=(4,), iterations=60, seeds=2, mask=False)
+    reference = tiny_engine.sketch(chelsea, SketchOptions(schedule="reference", **quick)).sketches[4]
+    fast = tiny_engine.sketch(chelsea, SketchOptions(schedule="fast", **quick)).sketches[4]
+    assert reference.iterations_run == 21 and [i for i, _ in reference.history] == [0, 10, 20]
+    assert max(abs(value - reference.history[0][1]) for _, value in reference.history) <= 1e-5
+    assert fast.iterations_run == 60
 
 
 def test_successive_halving_keeps_only_the_best_seed(chelsea):
