@@ -2,8 +2,9 @@
 
 Runs the offline backbone (EfficientNet-Lite0, real ImageNet weights) with the default schedule on a gallery of
 11 photos that ship in packages (scikit-image, scikit-learn, matplotlib), at 4, 8, 16 and 32 strokes, for each
-of several *variants* (what the sketch is compared with: ``photo``, the path before line drawings, and ``lines``,
-today's default), and reports per variant:
+of several *variants* (what the sketch is compared with: ``photo``, the path before line drawings; ``lines``, the
+photo's XDoG lines; ``outline``, today's default, those lines and the outline of the subject's foreground mask),
+and reports per variant:
 
 - **structure share**: the share of the sketch's ink within 2 px of the photo's coarse-scale edges (Canny,
   σ = 3 px, on the photo as the engine sees it: background whitened, framed at 224 px), **texture share**: the
@@ -17,8 +18,8 @@ today's default), and reports per variant:
 Results accumulate in a JSON file (a case already there is not run again). ``--gallery PNG`` draws one row per
 photo: photo | each variant's 4, 8, 16, 32 strokes.
 
-    python benchmarks/drawing.py [--variants photo lines] [--strokes 4 8 16 32] [--photos ...]
-        [--results benchmarks/results/drawing-offline-cpu.json] [--gallery docs/offline-photo-vs-lines.png]
+    python benchmarks/drawing.py [--variants photo lines outline] [--strokes 4 8 16 32] [--photos ...]
+        [--results benchmarks/results/drawing-offline-cpu.json] [--gallery docs/offline-photo-lines-outline.png]
 
 Needs ``pip install -e '.[bench]'``. Single-threaded runs side by side (``--threads 1``) share 2 cores fairly.
 """
@@ -35,6 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from clipsketch.core.lines import LineStyle  # noqa: E402
 from quality import GALLERY, gallery_photo as _skimage_photo  # noqa: E402
 
 PHOTOS = ["chelsea", "horse", "astronaut", "grace_hopper", "flower", "china", "coffee", "rocket", "motorcycle",
@@ -42,8 +44,10 @@ PHOTOS = ["chelsea", "horse", "astronaut", "grace_hopper", "flower", "china", "c
 """Animals (a cat, a horse's silhouette), faces (an astronaut, Grace Hopper), a flower (a dahlia), a building (a
 pagoda), a cup with a handle, vehicles (a rocket, a motorbike), a person (a photographer), an object (a clock)."""
 
-VARIANTS = {"photo": {"target": "photo"}, "lines": {"target": "lines"}}
-"""Sketch options per variant name: ``photo`` is the offline path before line drawings, ``lines`` the default."""
+VARIANTS = {"photo": {"target": "photo"}, "lines": {"target": "lines", "lines": LineStyle(outline=False)},
+            "outline": {"target": "lines"}}
+"""Sketch options per variant name: ``photo`` is the offline path before line drawings, ``lines`` compares with
+the photo's XDoG lines alone, ``outline`` (the default) with those and the outline of the foreground mask."""
 
 
 def gallery_photo(name: str):

@@ -6,13 +6,16 @@ soft XDoG lines at a coarse scale, on white), the same features ask for outlines
 which is what a person draws. CLIP is not texture-biased; the CLIP path keeps comparing with the photo.
 
 The drawing is made on the framed canvas with the photo's border pixels repeated outwards, then everything
-outside the photo is whitened: the edge of the photo itself is never a line.
+outside the photo is whitened: the edge of the photo itself is never a line. Where the subject's foreground
+mask is known (U²-Net), its outline is drawn too, as the same kind of line: the silhouette a person draws first,
+solid even where the photo's own edge is a broken chain of petal tips or fur.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from kornia.color import rgb_to_grayscale
 from PIL import Image
@@ -34,12 +37,24 @@ class LineStyle:
     blur: float = 1.5
     """σ (canvas pixels at 224) of the blur both the drawing and the sketch get before the backbone sees them
     (:class:`~clipsketch.core.backbones.BlurredTaps`): a stroke near a line already counts as on it."""
+    outline: bool = True
+    """Draw the outline of the subject's foreground mask too, when the photo has one (background removal on)."""
 
 
-def line_drawing(image: Image.Image, canvas_size: int = 224, margin: float = 0.0,
-                 style: LineStyle = LineStyle()) -> torch.Tensor:
+def line_drawing(image: Image.Image, canvas_size: int = 224, margin: float = 0.0, style: LineStyle = LineStyle(),
+                 foreground: np.ndarray | None = None) -> torch.Tensor:
     """``image`` (RGB photo, background already whitened where a mask was used) → ``[1, 3, S, S]`` 0..1: dark
-    soft lines on white, framed exactly as :func:`~clipsketch.core.photo.frame_photo` frames the photo."""
+    soft lines on white, framed exactly as :func:`~clipsketch.core.photo.frame_photo` frames the photo.
+    ``foreground``: the photo's mask ``[H, W]`` 0..1 (1: subject), whose outline is added; None: no outline."""
+    lines = _xdog_lines(image, canvas_size, margin, style)
+    if foreground is not None:
+        backdrop = Image.fromarray(np.round((1 - foreground) * 255).astype(np.uint8)).convert("RGB")
+        lines = torch.minimum(lines, _xdog_lines(backdrop, canvas_size, margin, style))
+    return lines.expand(-1, 3, -1, -1).contiguous()
+
+
+def _xdog_lines(image: Image.Image, canvas_size: int, margin: float, style: LineStyle) -> torch.Tensor:
+    """``[1, 1, S, S]`` 0..1 XDoG lines of ``image`` framed with edge padding, white outside the photo."""
     framed = frame_photo(image, canvas_size, margin, padding="edge")
     canvas, frame = framed.image, framed.frame
     centres = torch.arange(canvas_size, dtype=torch.float32) + 0.5  # canvas pixel centres, in photo pixels:
@@ -50,5 +65,4 @@ def line_drawing(image: Image.Image, canvas_size: int = 224, margin: float = 0.0
     difference = gaussian_blur(gray, sigma) - style.gamma * gaussian_blur(gray, style.k * sigma)
     lines = torch.where(difference >= style.epsilon, torch.ones_like(difference),
                         1 + torch.tanh(style.phi * (difference - style.epsilon))).clamp(0, 1)
-    lines = 1 - (1 - lines) * inside
-    return lines.expand(-1, 3, -1, -1).contiguous()
+    return 1 - (1 - lines) * inside

@@ -116,7 +116,7 @@ class SketchOptions:
     start points are drawn on (:data:`~clipsketch.core.saliency.INIT_MODES`; ``auto``: CLIPasso's own
     ``reference`` map on the CLIP path, thin ``contour`` edges on the offline one); ``target`` what the sketch
     is compared with (:data:`TARGETS`; ``auto``: the photo on the CLIP path, its line drawing on the offline one,
-    whose ImageNet features would otherwise ask for texture)."""
+    whose ImageNet features would otherwise ask for texture) and ``lines`` how that drawing is made."""
 
     strokes: tuple[int, ...] = DEFAULT_STROKES
     schedule: str = DEFAULT_SCHEDULE
@@ -131,6 +131,7 @@ class SketchOptions:
     loss: LossConfig | None = None
     init: str = "auto"
     target: str = "auto"
+    lines: LineStyle = LineStyle()
     start: StartStrokes | None = None
     """Strokes to start from (and keep, when locked); each stroke count is the total, start strokes included."""
 
@@ -343,8 +344,9 @@ class Engine:
 
         target, backbone = canvas, self.backbone
         if self.target_for(options) == "lines":
-            style = LineStyle()
-            target = line_drawing(image, options.canvas_size, options.margin, style).to(self.device)
+            style = options.lines
+            outline = foreground if style.outline else None
+            target = line_drawing(image, options.canvas_size, options.margin, style, outline).to(self.device)
             backbone = BlurredTaps(self.backbone, style.blur * options.canvas_size / 224)
         with torch.no_grad(), self.autocast():
             photo_taps = backbone(target)
