@@ -20,6 +20,7 @@ import torch
 from kornia.color import rgb_to_grayscale
 from PIL import Image
 
+from clipsketch.core.mask import backdrop_image
 from clipsketch.core.photo import frame_photo
 from clipsketch.core.saliency import gaussian_blur
 
@@ -48,8 +49,7 @@ def line_drawing(image: Image.Image, canvas_size: int = 224, margin: float = 0.0
     ``foreground``: the photo's mask ``[H, W]`` 0..1 (1: subject), whose outline is added; None: no outline."""
     lines = _xdog_lines(image, canvas_size, margin, style)
     if foreground is not None:
-        backdrop = Image.fromarray(np.round((1 - foreground) * 255).astype(np.uint8)).convert("RGB")
-        lines = torch.minimum(lines, _xdog_lines(backdrop, canvas_size, margin, style))
+        lines = torch.minimum(lines, _xdog_lines(backdrop_image(foreground), canvas_size, margin, style))
     return lines.expand(-1, 3, -1, -1).contiguous()
 
 

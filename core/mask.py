@@ -80,3 +80,9 @@ def whiten_background(image: Image.Image, mask: np.ndarray) -> Image.Image:
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
     blended = rgb * mask[..., None] + 255 * (1 - mask[..., None])
     return Image.fromarray(blended.round().astype(np.uint8), "RGB")
+
+
+def backdrop_image(mask: np.ndarray) -> Image.Image:
+    """The background of foreground probability ``mask [H, W]`` as an RGB image: white where the background is,
+    black on the subject."""
+    return Image.fromarray(((1 - mask) * 255).astype(np.uint8), "L").convert("RGB")

@@ -405,7 +405,7 @@ class Engine:
             return attention * edges, f"{self.attention.description} attention × {edges_name}"
         if foreground is not None:  # no ViT weights: the foreground itself says where the subject is
             # framing pads with white, so frame the background and turn it back into the foreground
-            backdrop = frame_photo(_gray_image(1 - foreground), size, margin).image[0, 0]
+            backdrop = frame_photo(background.backdrop_image(foreground), size, margin).image[0, 0]
             return (1 - backdrop).to(canvas.device) * edges, f"U²-Net foreground × {edges_name}"
         return edges, edges_name
 
@@ -508,8 +508,3 @@ def _pick_precision(name: str, device: torch.device) -> str:
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     return "bf16" if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
 
-
-def _gray_image(mask):
-    from PIL import Image
-
-    return Image.fromarray((mask * 255).astype("uint8"), "L").convert("RGB")
