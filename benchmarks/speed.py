@@ -7,7 +7,10 @@ With random CLIP weights the loss is flat, so seeds stop early; the table theref
 step with all seeds running and with one, and the *projected* seconds of the schedule's full length
 (``narrow_after`` steps × the first + the rest × the second), which is what real weights would take.
 
-    python benchmarks/speed.py [--device auto] [--configs offline:fast clip-random:fast ...] [--strokes 16]
+A configuration ending in ``:eager`` runs without CUDA graphs (:mod:`clipsketch.core.cuda_graphs`; on a GPU the
+default replays the backbone's passes from them), to compare the two on one machine.
+
+    python benchmarks/speed.py [--device auto] [--configs offline:fast clip-random:fast clip-random:fast:eager ...] [--strokes 16]
         [--json benchmarks/results/speed-cpu.json]
 """
 
@@ -59,7 +62,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
     parser.add_argument("--configs", nargs="+", default=["offline:fast", "clip-random:fast"],
-                        help="BACKBONE:SCHEDULE, backbone one of " + ", ".join(BACKBONES))
+                        help="BACKBONE:SCHEDULE[:eager], backbone one of " + ", ".join(BACKBONES))
     parser.add_argument("--strokes", type=int, default=16)
     parser.add_argument("--photo", default="chelsea", help="a photo of benchmarks/quality.py's gallery")
     parser.add_argument("--threads", type=int)
@@ -78,7 +81,7 @@ def main() -> None:
     photo = gallery_photo(args.photo)
     rows, engines, load_s = [], {}, {}
     for config in args.configs:
-        backbone_name, schedule = config.split(":")
+        backbone_name, schedule, *mode = config.split(":")
         if backbone_name not in engines:
             loading = time.perf_counter()
             backbone, weights = BACKBONES[backbone_name]
@@ -87,7 +90,9 @@ def main() -> None:
             load_s[backbone_name] = time.perf_counter() - loading
             engine.sketch(photo, SketchOptions(strokes=(args.strokes,), iterations=20, seeds=3))  # warm-up
         engine = engines[backbone_name]
+        engine.cuda_graphs = mode != ["eager"]
         row = {"config": config, "device": str(engine.device), "device_name": _device_name(engine.device),
+               "cuda_graphs": engine.cuda_graphs and engine.device.type == "cuda",
                "precision": engine.precision, "threads": torch.get_num_threads(), "load_s": load_s[backbone_name],
                **measure(engine, photo, args.strokes, schedule)}
         rows.append(row)

@@ -2,10 +2,10 @@
 
 Every step rasterises the ``K`` sketches, draws paired augmentations, runs the frozen backbone on the ``K × V``
 sketch views (with gradients) and on the ``V - 1`` augmented photo views (without; the unaugmented photo's taps
-are computed once and shared), and steps Adam at the step's learning rate. Every ``eval_every`` iterations the
-unaugmented loss of each seed is evaluated (in fp32) and the best strokes per seed are kept; a seed whose loss has
-converged leaves the batch (CLIPasso's early stop, per seed), and with ``narrow_after`` only the best seed goes on
-past that step. It yields a :class:`Step` after every iteration, checks ``cancel`` (abort) and ``finish`` (keep the
+are computed once and shared; on a GPU both passes replay CUDA graphs, :mod:`.cuda_graphs`), and steps Adam at
+the step's learning rate. Every ``eval_every`` iterations the unaugmented loss of each seed is evaluated (in fp32)
+and the best strokes per seed are kept; a seed whose loss has converged leaves the batch (CLIPasso's early stop,
+per seed), and with ``narrow_after`` only the best seed goes on past that step. It yields a :class:`Step` after every iteration, checks ``cancel`` (abort) and ``finish`` (keep the
 best so far) between steps, and returns the :class:`SeedTracker` (the generator's return value).
 """
 
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from clipsketch.core.backbones import Taps
+from clipsketch.core.cuda_graphs import StepPasses
 from clipsketch.core.losses import LossConfig, LossTerms, augment_pairs, paired_augmentation, sketch_loss
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.strokes import Strokes
@@ -159,6 +160,7 @@ def optimize_strokes(
     augmentation_seed: int = 0,
     evaluation_taps: Taps | None = None,
     finish: Callable[[], bool] = lambda: False,
+    cuda_graphs: bool = True,
 ) -> Generator[Step, None, SeedTracker]:
     """Optimise ``start`` (``K`` seeds × ``N`` strokes) towards ``photo [1, 3, S, S]`` whose unaugmented taps
     are ``photo_taps``. Yields a :class:`Step` per iteration; returns the :class:`SeedTracker` (best strokes and
@@ -167,6 +169,7 @@ def optimize_strokes(
     ``evaluation_taps``: the photo's taps in fp32; given, the evaluation loss is computed by an fp32 pass of the
     unaugmented sketches (None: taken from the training pass, right when that runs in fp32). ``finish()`` true
     between two steps ends the optimisation with the best strokes so far (a result, not an error).
+    ``cuda_graphs``: on a CUDA device, replay the backbone's passes from CUDA graphs (:mod:`.cuda_graphs`).
 
     Raises:
         SketchCancelled: ``cancel()`` returned True between two steps.
@@ -184,6 +187,7 @@ def optimize_strokes(
     optimizer = torch.optim.Adam([points], lr=config.rate(0))
     augmentation = paired_augmentation(loss_config, start.canvas_size)
     tracker = SeedTracker.start(start.points.detach().cpu())
+    passes = StepPasses(backbone, loss_config, autocast, cuda_graphs)
     views = loss_config.augmentations + 1
     generator_state = torch.Generator().manual_seed(augmentation_seed).get_state()
     for iteration in range(config.iterations):
@@ -196,8 +200,7 @@ def optimize_strokes(
             torch.set_rng_state(generator_state)
             photo_views, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
             generator_state = torch.get_rng_state()
-        with autocast(), torch.no_grad():
-            augmented = backbone(photo_views[1:]) if views > 1 else None
+        augmented = passes.photo_taps(photo_views[1:]) if views > 1 else None
         photo_all = _join_taps(photo_taps, augmented)
         optimizer.zero_grad(set_to_none=True)
         # Seeds are independent (each loss depends on its own strokes only), so the backbone can take them a
@@ -207,9 +210,8 @@ def optimize_strokes(
         group = config.seeds_per_pass or count
         for first in range(0, count, group):
             chunk = sketch_views[first : first + group]
-            with autocast():
-                taps = backbone(chunk.reshape(chunk.shape[0] * views, *chunk.shape[2:]))
-            chunks.append(sketch_loss(taps, photo_all, chunk.shape[0], loss_config))
+            chunks.append(passes.loss(chunk.reshape(chunk.shape[0] * views, *chunk.shape[2:]), photo_all,
+                                      chunk.shape[0]))
             chunks[-1].total.sum().backward(retain_graph=first + group < count)
         terms = LossTerms(*(torch.cat([getattr(c, name).detach() for c in chunks]) for name in
                             ("geometric", "semantic", "total", "evaluation")))
