@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
@@ -25,16 +24,11 @@ from clipsketch.core.cuda_graphs import StepPasses
 from clipsketch.core.losses import LossConfig, LossTerms, augment_pairs, paired_augmentation, sketch_loss
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.strokes import Strokes
+from clipsketch.core.view_bank import ViewBank, seeded_draws
 
 
 class SketchCancelled(Exception):
     """The caller cancelled the sketch between two steps."""
-
-
-_GLOBAL_RNG = threading.Lock()
-"""kornia draws augmentation parameters from torch's global generator: each sketch swaps in its own generator
-state for a draw, under this lock, so sketches running at once in threads neither see nor move each other's
-draws (and their results equal those of a run alone)."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +155,7 @@ def optimize_strokes(
     evaluation_taps: Taps | None = None,
     finish: Callable[[], bool] = lambda: False,
     cuda_graphs: bool = True,
+    view_bank: ViewBank | None = None,
 ) -> Generator[Step, None, SeedTracker]:
     """Optimise ``start`` (``K`` seeds × ``N`` strokes) towards ``photo [1, 3, S, S]`` whose unaugmented taps
     are ``photo_taps``. Yields a :class:`Step` per iteration; returns the :class:`SeedTracker` (best strokes and
@@ -170,6 +165,8 @@ def optimize_strokes(
     unaugmented sketches (None: taken from the training pass, right when that runs in fp32). ``finish()`` true
     between two steps ends the optimisation with the best strokes so far (a result, not an error).
     ``cuda_graphs``: on a CUDA device, replay the backbone's passes from CUDA graphs (:mod:`.cuda_graphs`).
+    ``view_bank``: augmentations drawn in advance with the photo's taps (:mod:`.view_bank`); each step replays one
+    of its draws, in an order shuffled by ``augmentation_seed``, instead of drawing afresh.
 
     Raises:
         SketchCancelled: ``cancel()`` returned True between two steps.
@@ -189,18 +186,30 @@ def optimize_strokes(
     tracker = SeedTracker.start(start.points.detach().cpu())
     passes = StepPasses(backbone, loss_config, autocast, cuda_graphs)
     views = loss_config.augmentations + 1
-    generator_state = torch.Generator().manual_seed(augmentation_seed).get_state()
+    generator = torch.Generator().manual_seed(augmentation_seed)
+    generator_state = generator.get_state()
+    if view_bank is not None:
+        if view_bank.views != views - 1:
+            raise ValueError(f"the view bank holds {view_bank.views} augmented views a draw, the loss asks for "
+                             f"{views - 1}")
+        rounds = -(-config.iterations // len(view_bank))
+        bank_order = torch.cat([torch.randperm(len(view_bank), generator=generator) for _ in range(rounds)]).tolist()
     for iteration in range(config.iterations):
         if cancel():
             raise SketchCancelled()
         strokes = Strokes(points, widths[running.to(widths.device)], colors[running.to(colors.device)],
                           start.canvas_size)
         sketches = rasterize_strokes(strokes).rgb
-        with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # seeded draws; the caller's RNG untouched
-            torch.set_rng_state(generator_state)
-            photo_views, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
-            generator_state = torch.get_rng_state()
-        augmented = passes.photo_taps(photo_views[1:]) if views > 1 else None
+        if view_bank is None:
+            with seeded_draws(generator_state) as current:
+                photo_views, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
+                generator_state = current()
+            augmented = passes.photo_taps(photo_views[1:]) if views > 1 else None
+        else:  # the sketches get the parameters the banked photo views were made with
+            draw = bank_order[iteration]
+            with seeded_draws(view_bank.states[draw]):
+                _, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
+            augmented = view_bank.photo_taps(draw)
         photo_all = _join_taps(photo_taps, augmented)
         optimizer.zero_grad(set_to_none=True)
         # Seeds are independent (each loss depends on its own strokes only), so the backbone can take them a

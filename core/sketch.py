@@ -39,7 +39,7 @@ from clipsketch.core.limits import (
     ENGINE_MAX_STROKES,
 )
 from clipsketch.core.lines import LineStyle, line_drawing
-from clipsketch.core.losses import LossConfig
+from clipsketch.core.losses import LossConfig, paired_augmentation
 from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Step, clamp_points, optimize_strokes
 from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
 from clipsketch.core.raster import rasterize_strokes
@@ -53,6 +53,7 @@ from clipsketch.core.saliency import (
 from clipsketch.core.schedules import DEFAULT_SCHEDULE, schedule_named
 from clipsketch.core.strokes import Strokes, default_width
 from clipsketch.core.svg import strokes_to_svg, svg_to_strokes
+from clipsketch.core.view_bank import draw_view_bank
 
 @dataclass(frozen=True)
 class StartStrokes:
@@ -358,6 +359,12 @@ class Engine:
         if self.precision != "fp32":
             with torch.no_grad():
                 evaluation_taps = backbone(target)
+        plan = schedule_named(options.schedule)
+        view_bank = None  # augmentations drawn once for all stroke counts, the photo's views seen once
+        if plan.view_bank and options.loss.augmentations:
+            view_bank = draw_view_bank(target, paired_augmentation(options.loss, options.canvas_size),
+                                       options.loss.augmentations, plan.view_bank, options.seed, backbone,
+                                       self.autocast)
         results: dict[int, CountResult] = {}
         width = options.width if options.width is not None else default_width(options.canvas_size)
         seeds = [options.seed + k for k in range(options.seeds)]
@@ -376,7 +383,7 @@ class Engine:
             steps = optimize_strokes(start, target, photo_taps, backbone, options.loss,
                                      options.optimizer(self.seeds_per_pass, bounds, frozen), self.autocast, cancel,
                                      augmentation_seed=options.seed + count, evaluation_taps=evaluation_taps,
-                                     finish=finish, cuda_graphs=self.cuda_graphs)
+                                     finish=finish, cuda_graphs=self.cuda_graphs, view_bank=view_bank)
             tracker = yield from _as_progress(count, steps)
             result = self._count_result(count, start, tracker, seeds, framed.frame, options, use_mask,
                                         saliency_source)
