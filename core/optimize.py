@@ -312,7 +312,10 @@ def clamp_points(points: torch.Tensor, bounds: tuple[float, float, float, float]
 
 
 def _join_taps(unaugmented: Taps, augmented: Taps | None) -> Taps:
+    """The photo's taps of all views: the unaugmented view's, then the augmented ones'. A layer a view bank left
+    empty (one the loss does not weigh) keeps the unaugmented view's alone; the loss never reads it."""
     if augmented is None:
         return unaugmented
-    layers = [torch.cat([a, b.to(a.dtype)], dim=0) for a, b in zip(unaugmented.layers, augmented.layers)]
+    layers = [torch.cat([a, b.to(a.dtype)], dim=0) if b.numel() else a
+              for a, b in zip(unaugmented.layers, augmented.layers)]
     return Taps(layers, torch.cat([unaugmented.embedding, augmented.embedding.to(unaugmented.embedding.dtype)]))

@@ -364,7 +364,7 @@ class Engine:
         if plan.view_bank and options.loss.augmentations:
             view_bank = draw_view_bank(target, paired_augmentation(options.loss, options.canvas_size),
                                        options.loss.augmentations, plan.view_bank, options.seed, backbone,
-                                       self.autocast)
+                                       self.autocast, options.loss.layer_weights)
         results: dict[int, CountResult] = {}
         width = options.width if options.width is not None else default_width(options.canvas_size)
         seeds = [options.seed + k for k in range(options.seeds)]

@@ -38,7 +38,8 @@ def seeded_draws(state: torch.Tensor) -> Iterator[Callable[[], torch.Tensor]]:
 @dataclass
 class ViewBank:
     """``states [P]``: the generator state before each of ``P`` draws of ``views`` augmented views; ``taps``: the
-    photo's taps under those draws, ``[P × views, …]`` (draw-major)."""
+    photo's taps under those draws, ``[P × views, …]`` (draw-major); a layer the loss does not weigh is kept
+    empty (``[P × views, 0]``: it would only hold memory)."""
 
     states: list[torch.Tensor]
     taps: Taps
@@ -55,9 +56,10 @@ class ViewBank:
 
 def draw_view_bank(photo: torch.Tensor, augmentation: nn.Module, views: int, draws: int, seed: int,
                    backbone: nn.Module, autocast: Callable[[], contextlib.AbstractContextManager],
-                   batch: int = 8) -> ViewBank:
+                   layer_weights: tuple[float, ...] | None = None, batch: int = 8) -> ViewBank:
     """Draw ``draws`` times ``views`` augmented views of ``photo [1, 3, S, S]`` (0..1) from a generator seeded with
-    ``seed`` and run ``backbone`` on them without gradients, ``batch`` images at a time."""
+    ``seed`` and run ``backbone`` on them without gradients, ``batch`` images at a time; the layers whose
+    ``layer_weights`` are 0 are not kept (None: all are)."""
     if views < 1 or draws < 1:
         raise ValueError(f"a view bank needs views and draws >= 1, got {views} and {draws}")
     state = torch.Generator().manual_seed(seed).get_state()
@@ -71,7 +73,9 @@ def draw_view_bank(photo: torch.Tensor, augmentation: nn.Module, views: int, dra
     parts = []
     with torch.no_grad(), autocast():
         for first in range(0, images.shape[0], batch):
-            parts.append(backbone(images[first : first + batch]))
+            taps = backbone(images[first : first + batch])
+            parts.append(Taps([layer if layer_weights is None or layer_weights[k] else layer.new_empty(len(layer), 0)
+                               for k, layer in enumerate(taps.layers)], taps.embedding))
     taps = Taps([torch.cat([p.layers[k] for p in parts]) for k in range(len(parts[0].layers))],
                 torch.cat([p.embedding for p in parts]))
     return ViewBank(states, taps, views)

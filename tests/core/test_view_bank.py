@@ -52,7 +52,10 @@ def test_an_optimisation_on_a_bank_lowers_the_loss_and_checks_its_views(problem)
     with torch.no_grad():
         photo_taps = backbone(canvas)
     loss = LossConfig(augmentations=1)
-    bank = draw_view_bank(canvas, paired_augmentation(loss, 224), 1, 8, 0, backbone, contextlib.nullcontext)
+    bank = draw_view_bank(canvas, paired_augmentation(loss, 224), 1, 8, 0, backbone, contextlib.nullcontext,
+                          loss.layer_weights)
+    kept = [layer.numel() > 0 for layer in bank.taps.layers]
+    assert kept == [w > 0 for w in loss.layer_weights]  # only the layers the loss weighs hold memory
     start = Strokes.from_points(random_points(1, 8, 224, step=5.6, generator=torch.Generator().manual_seed(0)))
     config = OptimizerConfig(iterations=60, tolerance=0)
     steps = list(optimize_strokes(start, canvas, photo_taps, backbone, loss, config, contextlib.nullcontext,
