@@ -10,8 +10,8 @@ step with all seeds running and with one, and the *projected* seconds of the sch
 A configuration ending in ``:eager`` runs without CUDA graphs (:mod:`clipsketch.core.cuda_graphs`; on a GPU the
 default replays the backbone's passes from them), to compare the two on one machine.
 
-    python benchmarks/speed.py [--device auto] [--configs offline:fast clip-random:fast clip-random:fast:eager ...] [--strokes 16]
-        [--json benchmarks/results/speed-cpu.json]
+    python benchmarks/speed.py [--device auto] [--configs offline:fast clip-random:fast clip-random:fast:eager ...]
+        [--strokes 16] [--json benchmarks/results/speed-cpu.json]
 """
 
 from __future__ import annotations

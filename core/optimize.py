@@ -5,8 +5,10 @@ sketch views (with gradients) and on the ``V - 1`` augmented photo views (withou
 are computed once and shared; on a GPU both passes replay CUDA graphs, :mod:`.cuda_graphs`), and steps Adam at
 the step's learning rate. Every ``eval_every`` iterations the unaugmented loss of each seed is evaluated (in fp32)
 and the best strokes per seed are kept; a seed whose loss has converged leaves the batch (CLIPasso's early stop,
-per seed), and with ``narrow_after`` only the best seed goes on past that step. It yields a :class:`Step` after every iteration, checks ``cancel`` (abort) and ``finish`` (keep the
-best so far) between steps, and returns the :class:`SeedTracker` (the generator's return value).
+per seed), and with ``narrow_after`` only the best seed goes on past that step. With a view bank
+(:mod:`.view_bank`) the augmentations are replayed from draws made once per photo, whose photo taps are banked.
+It yields a :class:`Step` after every iteration, checks ``cancel`` (abort) and ``finish`` (keep the best so far)
+between steps, and returns the :class:`SeedTracker` (the generator's return value).
 """
 
 from __future__ import annotations
