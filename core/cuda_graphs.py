@@ -51,7 +51,7 @@ class StepPasses:
 
     def photo_taps(self, views: torch.Tensor) -> Taps:
         """Taps of augmented photo views ``[V', 3, S, S]`` without gradients."""
-        graphed = self._graph(self._photo, views, lambda: _GraphedForward(self._photo_forward, views))
+        graphed = self._graph(self._photo, (views,), lambda: _GraphedForward(self._photo_forward, views))
         if graphed is None:
             return self._photo_forward(views)
         return graphed(views)
@@ -67,8 +67,7 @@ class StepPasses:
             found = sketch_loss(taps, Taps(list(photo_tensors[:-1]), photo_tensors[-1]), count, self.loss_config)
             return torch.stack([found.geometric, found.semantic, found.total, found.evaluation])
 
-        key_inputs = (sketch_views, *photo)
-        graphed = self._graph(self._loss, key_inputs, lambda: _GraphedLoss(terms, sketch_views, photo))
+        graphed = self._graph(self._loss, (sketch_views, *photo), lambda: _GraphedLoss(terms, sketch_views, photo))
         stacked = terms(sketch_views, *photo) if graphed is None else _Replay.apply(graphed, sketch_views, *photo)
         return LossTerms(stacked[0], stacked[1], stacked[2], stacked[3].detach())
 
@@ -76,12 +75,11 @@ class StepPasses:
         with self.autocast(), torch.no_grad():
             return self.backbone(views)
 
-    def _graph(self, cache: dict, inputs, capture: Callable):
-        """The graph for ``inputs``' shapes (captured now if new), or None: eager."""
-        tensors = inputs if isinstance(inputs, tuple) else (inputs,)
-        if not self.graphs or tensors[0].device.type != "cuda":
+    def _graph(self, cache: dict, inputs: tuple[torch.Tensor, ...], capture: Callable):
+        """The graph for ``inputs``' shapes and dtypes (captured now if new), or None: eager."""
+        if not self.graphs or inputs[0].device.type != "cuda":
             return None
-        key = tuple((tuple(t.shape), t.dtype) for t in tensors)
+        key = tuple((tuple(t.shape), t.dtype) for t in inputs)
         if key not in cache:
             try:
                 cache[key] = capture()

@@ -73,9 +73,15 @@ def draw_view_bank(photo: torch.Tensor, augmentation: nn.Module, views: int, dra
     parts = []
     with torch.no_grad(), autocast():
         for first in range(0, images.shape[0], batch):
-            taps = backbone(images[first : first + batch])
-            parts.append(Taps([layer if layer_weights is None or layer_weights[k] else layer.new_empty(len(layer), 0)
-                               for k, layer in enumerate(taps.layers)], taps.embedding))
-    taps = Taps([torch.cat([p.layers[k] for p in parts]) for k in range(len(parts[0].layers))],
+            parts.append(_weighed_layers(backbone(images[first : first + batch]), layer_weights))
+    taps = Taps([torch.cat(layers) for layers in zip(*(p.layers for p in parts))],
                 torch.cat([p.embedding for p in parts]))
     return ViewBank(states, taps, views)
+
+
+def _weighed_layers(taps: Taps, layer_weights: tuple[float, ...] | None) -> Taps:
+    """``taps`` with every layer of weight 0 emptied to ``[B, 0]`` (None: all kept)."""
+    if layer_weights is None:
+        return taps
+    return Taps([layer if weight else layer.new_empty(len(layer), 0)
+                 for weight, layer in zip(layer_weights, taps.layers)], taps.embedding)
