@@ -3,12 +3,13 @@
 Every step rasterises the ``K`` sketches, draws paired augmentations, runs the frozen backbone on the ``K × V``
 sketch views (with gradients) and on the ``V - 1`` augmented photo views (without; the unaugmented photo's taps
 are computed once and shared; on a GPU both passes replay CUDA graphs, :mod:`.cuda_graphs`), and steps Adam at
-the step's learning rate. Every ``eval_every`` iterations the unaugmented loss of each seed is evaluated (in fp32)
-and the best strokes per seed are kept; a seed whose loss has converged leaves the batch (CLIPasso's early stop,
-per seed), and with ``narrow_after`` only the best seed goes on past that step. With a view bank
-(:mod:`.view_bank`) the augmentations are replayed from draws made once per photo, whose photo taps are banked.
-It yields a :class:`Step` after every iteration, checks ``cancel`` (abort) and ``finish`` (keep the best so far)
-between steps, and returns the :class:`SeedTracker` (the generator's return value).
+the step's learning rate; steps before ``augment_from`` take the unaugmented views alone. Every ``eval_every``
+iterations the unaugmented loss of each seed is evaluated (in fp32) and the best strokes per seed are kept; a seed
+whose loss has converged leaves the batch (CLIPasso's early stop, per seed), and with ``narrow_after`` only the
+best seed goes on past that step. With a view bank (:mod:`.view_bank`) the augmentations are replayed from draws
+made once per photo, whose photo taps are banked. It yields a :class:`Step` after every iteration, checks
+``cancel`` (abort) and ``finish`` (keep the best so far) between steps, and returns the :class:`SeedTracker` (the
+generator's return value).
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class OptimizerConfig:
     tolerance: float = 1e-5
     patience: int = 2
     narrow_after: int | None = None
+    augment_from: int = 0
+    """Steps before this one compare the unaugmented views alone (a third of the backbone's work with one augmented
+    view); from it on, every step adds the loss's augmented views."""
     seeds_per_pass: int | None = None
     """Seeds per backbone pass (None: all); fewer hold less memory at the same results."""
     bounds: tuple[float, float, float, float] | None = None
@@ -66,8 +70,8 @@ class OptimizerConfig:
             raise ValueError("learning_rate and eval_every must be > 0")
         if self.final_learning_rate is not None and not 0 <= self.final_learning_rate <= self.learning_rate:
             raise ValueError("final_learning_rate must be within 0..learning_rate")
-        if self.warmup < 0 or (self.narrow_after is not None and self.narrow_after < 0):
-            raise ValueError("warmup and narrow_after must be >= 0")
+        if self.warmup < 0 or self.augment_from < 0 or (self.narrow_after is not None and self.narrow_after < 0):
+            raise ValueError("warmup, augment_from and narrow_after must be >= 0")
 
     def rate(self, step: int) -> float:
         """The learning rate (pixels) of step ``step`` (0-based)."""
@@ -202,16 +206,18 @@ def optimize_strokes(
         strokes = Strokes(points, widths[running.to(widths.device)], colors[running.to(colors.device)],
                           start.canvas_size)
         sketches = rasterize_strokes(strokes).rgb
-        if view_bank is None:
+        if iteration < config.augment_from or views == 1:
+            step_views, sketch_views, augmented = 1, sketches[:, None], None
+        elif view_bank is None:
             with seeded_draws(generator_state) as current:
                 photo_views, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
                 generator_state = current()
-            augmented = passes.photo_taps(photo_views[1:]) if views > 1 else None
+            step_views, augmented = views, passes.photo_taps(photo_views[1:])
         else:  # the sketches get the parameters the banked photo views were made with
             draw = bank_order[iteration]
             with seeded_draws(view_bank.states[draw]):
                 _, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
-            augmented = view_bank.photo_taps(draw)
+            step_views, augmented = views, view_bank.photo_taps(draw)
         photo_all = _join_taps(photo_taps, augmented)
         optimizer.zero_grad(set_to_none=True)
         # Seeds are independent (each loss depends on its own strokes only), so the backbone can take them a
@@ -221,7 +227,7 @@ def optimize_strokes(
         group = config.seeds_per_pass or count
         for first in range(0, count, group):
             chunk = sketch_views[first : first + group]
-            chunks.append(passes.loss(chunk.reshape(chunk.shape[0] * views, *chunk.shape[2:]), photo_all,
+            chunks.append(passes.loss(chunk.reshape(chunk.shape[0] * step_views, *chunk.shape[2:]), photo_all,
                                       chunk.shape[0]))
             chunks[-1].total.sum().backward(retain_graph=first + group < count)
         terms = LossTerms(*(torch.cat([getattr(c, name).detach() for c in chunks]) for name in

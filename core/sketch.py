@@ -174,7 +174,8 @@ class SketchOptions:
         plan = schedule_named(self.schedule)
         return OptimizerConfig(iterations=self.iterations, learning_rate=plan.learning_rate,
                                final_learning_rate=plan.final_learning_rate, warmup=plan.warmup,
-                               narrow_after=plan.narrow_after(self.iterations), tolerance=plan.tolerance,
+                               narrow_after=plan.narrow_after(self.iterations),
+                               augment_from=plan.augment_from(self.iterations), tolerance=plan.tolerance,
                                seeds_per_pass=seeds_per_pass,
                                bounds=bounds, frozen=frozen)
 

@@ -118,6 +118,27 @@ def test_successive_halving_keeps_only_the_best_seed(chelsea):
     assert tracker.winner == kept
 
 
+def test_steps_before_augment_from_compare_the_unaugmented_views_alone(chelsea):
+    backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=3, strokes=6, seed=2)
+    batches = []
+    hook = backbone.register_forward_pre_hook(lambda module, args: batches.append(args[0].shape[0]))
+    config = OptimizerConfig(iterations=30, tolerance=0, augment_from=12)
+    try:
+        steps, _ = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(augmentations=2),
+                                               config, contextlib.nullcontext))
+    finally:
+        hook.remove()
+    assert len(steps) == 30
+    # 12 steps of the 3 sketches alone, then per step the photo's 2 augmented views and 3 sketches × 3 views
+    assert batches == [3] * 12 + [2, 9] * 18
+
+
+def test_the_fast_schedule_adds_augmented_views_when_it_narrows_to_one_seed():
+    config = SketchOptions().optimizer(None)
+    assert config.augment_from == config.narrow_after > 0
+    assert SketchOptions(schedule="reference").optimizer(None).augment_from == 0
+
+
 def test_finish_ends_with_the_best_strokes_so_far_and_skips_later_counts(tiny_engine, chelsea):
     seen = []
 
