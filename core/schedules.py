@@ -26,8 +26,9 @@ class Schedule:
     ``narrow_at`` fraction of the steps after which only the best seed goes on (None: all seeds run to the end);
     ``augmentations`` augmented views per step besides the unaugmented one, drawn afresh every step
     (``view_bank`` None) or from that many draws made once per photo; a seed stops early after two evaluations
-    within ``tolerance`` of its best since it last improved; the steps before ``augment_at`` of them compare the
-    unaugmented views alone."""
+    within ``tolerance`` of its best since it last improved; where several seeds start, the steps before
+    ``augment_at`` of them compare the unaugmented views alone (a single seed gets its augmented views from the
+    first step)."""
 
     name: str
     iterations: int

@@ -175,7 +175,8 @@ class SketchOptions:
         return OptimizerConfig(iterations=self.iterations, learning_rate=plan.learning_rate,
                                final_learning_rate=plan.final_learning_rate, warmup=plan.warmup,
                                narrow_after=plan.narrow_after(self.iterations),
-                               augment_from=plan.augment_from(self.iterations), tolerance=plan.tolerance,
+                               augment_from=plan.augment_from(self.iterations) if self.seeds > 1 else 0,
+                               tolerance=plan.tolerance,
                                seeds_per_pass=seeds_per_pass,
                                bounds=bounds, frozen=frozen)
 

@@ -136,6 +136,7 @@ def test_steps_before_augment_from_compare_the_unaugmented_views_alone(chelsea):
 def test_the_fast_schedule_adds_augmented_views_when_it_narrows_to_one_seed():
     config = SketchOptions().optimizer(None)
     assert config.augment_from == config.narrow_after > 0
+    assert SketchOptions(seeds=1).optimizer(None).augment_from == 0  # no seeds to choose between: augmented at once
     assert SketchOptions(schedule="reference").optimizer(None).augment_from == 0
 
 
