@@ -9,10 +9,11 @@ import torch
 
 from clipsketch.core.backbones import BlurredTaps, ClipResNetTaps, OfflineTaps, create_clip_visual, create_offline_model
 from clipsketch.core.cuda_graphs import StepPasses
-from clipsketch.core.losses import LossConfig, sketch_loss
+from clipsketch.core.losses import LossConfig, paired_augmentation, sketch_loss
 from clipsketch.core.optimize import OptimizerConfig, optimize_strokes
 from clipsketch.core.photo import frame_photo, load_photo
 from clipsketch.core.strokes import Strokes, random_points
+from clipsketch.core.view_bank import draw_view_bank
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
 
@@ -91,7 +92,10 @@ def test_graphed_passes_equal_eager_ones_on_new_inputs_and_batch_sizes(precision
 
 
 @needs_cuda
-def test_an_optimisation_with_graphs_follows_the_eager_one():
+@pytest.mark.parametrize("fast_path", [False, True], ids=["fresh-draws", "seed-phase-and-view-bank"])
+def test_an_optimisation_with_graphs_follows_the_eager_one(fast_path):
+    """Also the fast schedule's path: 3 seeds comparing unaugmented views alone, then one seed with augmented views
+    replayed from a view bank (batch shapes 3 x 1, then 1 x 2, each captured in its own graph)."""
     import skimage.data
 
     torch.manual_seed(0)
@@ -101,11 +105,17 @@ def test_an_optimisation_with_graphs_follows_the_eager_one():
         photo_taps = backbone(canvas)
     points = random_points(3, 16, 224, step=5.6, generator=torch.Generator().manual_seed(0))
     start = Strokes.from_points(points).to("cuda")
-    config = OptimizerConfig(iterations=40, learning_rate=1.0, tolerance=0, narrow_after=20)
+    loss_config = LossConfig(augmentations=1)
+    config = OptimizerConfig(iterations=40, learning_rate=1.0, tolerance=0, narrow_after=20,
+                             augment_from=20 if fast_path else 0)
+    bank = None
+    if fast_path:
+        bank = draw_view_bank(canvas, paired_augmentation(loss_config, 224), 1, 8, 3, backbone,
+                              contextlib.nullcontext)
     finals = {}
     for graphs in (False, True):
-        steps = optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(augmentations=1), config,
-                                 contextlib.nullcontext, augmentation_seed=3, cuda_graphs=graphs)
+        steps = optimize_strokes(start, canvas, photo_taps, backbone, loss_config, config,
+                                 contextlib.nullcontext, augmentation_seed=3, cuda_graphs=graphs, view_bank=bank)
         finals[graphs] = [step.total for step in steps]
     assert len(finals[True]) == len(finals[False]) == 40
     # cuDNN's backward kernels are not bit-stable run to run (eager ones neither): the same trajectory within 1 %
