@@ -49,7 +49,8 @@ def run_case(engine, photo_name: str, count: int, schedule: str, seed: int, targ
     """One stroke count of one photo with one schedule: loss, seconds, steps, loss over time, SVG."""
     from clipsketch.core.sketch import CountDone, Progress, SketchOptions, Started
 
-    options = SketchOptions(strokes=(count,), schedule=schedule, seed=seed, target=target)
+    options = SketchOptions(strokes=(count,), schedule=schedule, seed=seed, target=target).for_device(
+        engine.device.type)
     began = time.perf_counter()
     curve = []
     for event in engine.events(gallery_photo(photo_name), options):

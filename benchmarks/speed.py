@@ -31,7 +31,7 @@ def measure(engine, photo, count: int, schedule_name: str) -> dict:
     from clipsketch.core.schedules import schedule_named
     from clipsketch.core.sketch import CountDone, Progress, SketchOptions, Started
 
-    schedule = schedule_named(schedule_name)
+    schedule = schedule_named(schedule_name, engine.device.type)
     options = SketchOptions(strokes=(count,), schedule=schedule_name)
     began = time.perf_counter()
     step_seconds: dict[int, list[float]] = {}

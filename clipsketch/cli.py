@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
                              f"(2000 steps at a constant learning rate, 3 seeds) (default {DEFAULT_SCHEDULE})")
     sketch.add_argument("--iterations", type=int, default=None,
                         help="optimisation steps per stroke count (default: the schedule's, "
-                             + ", ".join(f"{s.name} {s.iterations}" for s in SCHEDULES.values()) + ")")
+                             + ", ".join(f"{s.name} {s.iterations}" + (f" ({s.on_cuda.iterations} on a CUDA GPU)"
+                                         if s.on_cuda else "") for s in SCHEDULES.values()) + ")")
     sketch.add_argument("--seeds", type=int, default=None,
                         help="random starts per stroke count; the best wins (default: the schedule's, "
                              + ", ".join(f"{s.name} {s.seeds}" for s in SCHEDULES.values()) + ")")
@@ -144,10 +145,7 @@ def run_sketch(args: argparse.Namespace) -> int:
     except ValueError:
         raise ValueError(f"unknown color {args.color!r}") from None
     limits = Limits()  # the server's limits, so a job that runs here also runs there
-    plan = SCHEDULES[args.schedule]
-    args.iterations = args.iterations if args.iterations is not None else plan.iterations
-    args.seeds = args.seeds if args.seeds is not None else plan.seeds
-    limits.check(args.strokes, args.iterations, args.seeds)
+    limits.check(args.strokes, args.iterations, args.seeds)  # None: the schedule's on the device that runs it
     photo_bytes = args.photo.read_bytes()
     limits.check_photo_bytes(len(photo_bytes))
     image = load_photo(photo_bytes, max_pixels=limits.max_photo_pixels)  # before loading models or calling a server
@@ -226,7 +224,8 @@ def _sketch_on_server(args, photo_bytes: bytes, progress, interrupts: _Interrupt
     request_id = uuid.uuid4().hex
     with SketchClient(args.server, token=_read_token(args), tls_ca=args.tls_ca) as client:
         interrupts.on_first = lambda: threading.Thread(target=client.finish, args=(request_id,), daemon=True).start()
-        for event in client.events(photo_bytes, strokes=args.strokes, iterations=args.iterations, seeds=args.seeds,
+        for event in client.events(photo_bytes, strokes=args.strokes, iterations=args.iterations or 0,
+                                   seeds=args.seeds or 0,
                                    seed=args.seed, mask=args.mask, stroke_width=width, stroke_color=args.color,
                                    start=start, schedule=args.schedule, init="" if args.init == "auto" else args.init,
                                    request_id=request_id):

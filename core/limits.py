@@ -41,16 +41,16 @@ class Limits:
         if size > self.max_photo_bytes:
             raise ValueError(f"photo is {size} bytes, more than the limit of {self.max_photo_bytes}")
 
-    def check(self, strokes: Sequence[int], iterations: int, seeds: int) -> None:
-        """Raise ValueError naming the first field out of its range."""
+    def check(self, strokes: Sequence[int], iterations: int | None, seeds: int | None) -> None:
+        """Raise ValueError naming the first field out of its range (None: the schedule's, not checked)."""
         if len(strokes) > self.max_stroke_counts:
             raise ValueError(f"{len(strokes)} stroke counts asked, the limit is {self.max_stroke_counts}")
         for count in strokes:
             if not 1 <= count <= self.max_strokes:
                 raise ValueError(f"stroke count must be between 1 and {self.max_strokes}, got {count}")
-        if not 1 <= iterations <= self.max_iterations:
+        if iterations is not None and not 1 <= iterations <= self.max_iterations:
             raise ValueError(f"iterations must be between 1 and {self.max_iterations}, got {iterations}")
-        if not 1 <= seeds <= self.max_seeds:
+        if seeds is not None and not 1 <= seeds <= self.max_seeds:
             raise ValueError(f"seeds must be between 1 and {self.max_seeds}, got {seeds}")
 
     @staticmethod

@@ -15,7 +15,7 @@ import contextlib
 import functools
 import math
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -111,7 +111,8 @@ class SketchOptions:
     """What to draw. ``strokes``: one sketch per count; ``schedule`` how the loss is optimised (a name in
     :data:`~clipsketch.core.schedules.SCHEDULES`), whose ``iterations``, ``seeds`` (random starts per count, the
     lowest evaluation loss wins, numbered from ``seed``), learning rate and ``loss`` augmentations apply unless
-    given here (None: the schedule's); ``mask``: background removal (None: when installed);
+    given here (None: the schedule's, ``iterations`` and ``seeds`` as it runs on the engine's device: see
+    :meth:`for_device`); ``mask``: background removal (None: when installed);
     ``width`` full stroke width in canvas pixels (default 3 px per 224) and ``color`` RGBA 0..1; ``margin``
     around the photo when it is padded to a square (fraction of its longer side); ``init`` the XDoG map that
     start points are drawn on (:data:`~clipsketch.core.saliency.INIT_MODES`; ``auto``: CLIPasso's own
@@ -140,10 +141,8 @@ class SketchOptions:
         counts = tuple(int(n) for n in ((self.strokes,) if isinstance(self.strokes, int) else self.strokes))
         object.__setattr__(self, "strokes", counts)
         plan = schedule_named(self.schedule)
-        for name, value in (("iterations", plan.iterations), ("seeds", plan.seeds),
-                            ("loss", LossConfig(augmentations=plan.augmentations))):
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, value)
+        if self.loss is None:
+            object.__setattr__(self, "loss", LossConfig(augmentations=plan.augmentations))
         if not counts:
             raise ValueError("ask for at least one stroke count")
         for count in counts:
@@ -154,9 +153,9 @@ class SketchOptions:
         if self.start is not None and min(counts) < len(self.start):
             raise ValueError(f"{min(counts)} strokes asked in all, but the start has {len(self.start)} strokes: ask "
                              f"for at least {len(self.start)}")
-        if not 1 <= self.iterations <= ENGINE_MAX_ITERATIONS:
+        if self.iterations is not None and not 1 <= self.iterations <= ENGINE_MAX_ITERATIONS:
             raise ValueError(f"iterations must be between 1 and {ENGINE_MAX_ITERATIONS}, got {self.iterations}")
-        if not 1 <= self.seeds <= ENGINE_MAX_SEEDS:
+        if self.seeds is not None and not 1 <= self.seeds <= ENGINE_MAX_SEEDS:
             raise ValueError(f"seeds must be between 1 and {ENGINE_MAX_SEEDS}, got {self.seeds}")
         if self.width is not None and not 0 < self.width <= self.canvas_size / 4:
             raise ValueError(f"stroke width must be > 0 and at most {self.canvas_size / 4:g} canvas pixels")
@@ -169,13 +168,22 @@ class SketchOptions:
         if self.target not in ("auto", *TARGETS):
             raise ValueError(f"target must be one of auto, {', '.join(TARGETS)}, got {self.target!r}")
 
-    def optimizer(self, seeds_per_pass: int | None, bounds: tuple[float, float, float, float] | None = None,
+    def for_device(self, device_type: str) -> SketchOptions:
+        """These options with the schedule's ``iterations`` and ``seeds`` as it runs on a ``device_type`` device
+        (``"cpu"``, ``"cuda"``) where they are not given."""
+        plan = schedule_named(self.schedule, device_type)
+        return replace(self, iterations=self.iterations or plan.iterations, seeds=self.seeds or plan.seeds)
+
+    def optimizer(self, device_type: str, seeds_per_pass: int | None,
+                  bounds: tuple[float, float, float, float] | None = None,
                   frozen: tuple[bool, ...] | None = None) -> OptimizerConfig:
-        plan = schedule_named(self.schedule)
-        return OptimizerConfig(iterations=self.iterations, learning_rate=plan.learning_rate,
+        """The optimiser's settings for one stroke count on a ``device_type`` device."""
+        plan = schedule_named(self.schedule, device_type)
+        iterations, seeds = self.iterations or plan.iterations, self.seeds or plan.seeds
+        return OptimizerConfig(iterations=iterations, learning_rate=plan.learning_rate,
                                final_learning_rate=plan.final_learning_rate, warmup=plan.warmup,
-                               narrow_after=plan.narrow_after(self.iterations),
-                               augment_from=plan.augment_from(self.iterations) if self.seeds > 1 else 0,
+                               narrow_after=plan.narrow_after(iterations),
+                               augment_from=plan.augment_from(iterations) if seeds > 1 else 0,
                                tolerance=plan.tolerance,
                                seeds_per_pass=seeds_per_pass,
                                bounds=bounds, frozen=frozen)
@@ -339,6 +347,7 @@ class Engine:
             PhotoError: the photo cannot be used. ValueError: bad options. MaskUnavailable: ``mask=True`` but
             U²-Net is not installed. SketchCancelled: ``cancel()`` became true.
         """
+        options = options.for_device(self.device.type)
         image = load_photo(photo)
         use_mask = background.is_available() if options.mask is None else options.mask
         foreground = background.foreground_mask(image) if use_mask else None  # one U²-Net pass per photo
@@ -361,7 +370,7 @@ class Engine:
         if self.precision != "fp32":
             with torch.no_grad():
                 evaluation_taps = backbone(target)
-        plan = schedule_named(options.schedule)
+        plan = schedule_named(options.schedule, self.device.type)
         view_bank = None  # augmentations drawn once for all stroke counts, the photo's views seen once
         if plan.view_bank and options.loss.augmentations:
             view_bank = draw_view_bank(target, paired_augmentation(options.loss, options.canvas_size),
@@ -383,7 +392,7 @@ class Engine:
                 frozen = tuple(options.start.locked) + (False,) * fresh
             start = start.to(self.device)
             steps = optimize_strokes(start, target, photo_taps, backbone, options.loss,
-                                     options.optimizer(self.seeds_per_pass, bounds, frozen), self.autocast, cancel,
+                                     options.optimizer(self.device.type, self.seeds_per_pass, bounds, frozen), self.autocast, cancel,
                                      augmentation_seed=options.seed + count, evaluation_taps=evaluation_taps,
                                      finish=finish, cuda_graphs=self.cuda_graphs, view_bank=view_bank)
             tracker = yield from _as_progress(count, steps)

@@ -114,7 +114,7 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
     def Sketch(self, request: pb.SketchRequest, context: grpc.ServicerContext):
         request_id = request.request_id or uuid.uuid4().hex
         engine = self._engine_or_abort(context, request_id)
-        options, image, preview_every = self._validate(request, context, request_id)
+        options, image, preview_every = self._validate(request, context, request_id, engine.device.type)
         if self.jobs.is_known(request_id):
             _refuse(context, request_id, grpc.StatusCode.ALREADY_EXISTS,
                     f"request_id {request_id!r} is already queued or running")
@@ -202,9 +202,10 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
                     self.models.error or "models are still loading; try again shortly")
         return self.models.engine
 
-    def _validate(self, request: pb.SketchRequest, context, request_id: str) -> tuple[SketchOptions, object, int]:
+    def _validate(self, request: pb.SketchRequest, context, request_id: str,
+                  device_type: str) -> tuple[SketchOptions, object, int]:
         """Check every field against the limits; abort with INVALID_ARGUMENT naming the problem. A 0 or empty
-        field means the default (proto3 cannot tell it from unset)."""
+        field means the default (proto3 cannot tell it from unset): the schedule's as it runs on ``device_type``."""
         limits = self.limits
 
         def refuse(message: str):
@@ -214,7 +215,7 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             refuse(f"request_id is {len(request_id)} characters, more than 200")
         counts = tuple(request.strokes) or DEFAULT_STROKES
         try:
-            plan = schedule_named(request.schedule or DEFAULT_SCHEDULE)
+            plan = schedule_named(request.schedule or DEFAULT_SCHEDULE, device_type)
         except ValueError as error:
             refuse(str(error))
         iterations = request.iterations or plan.iterations
@@ -279,7 +280,8 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         import torch
 
         devices = ["cpu"] + [f"cuda:{k}" for k in range(torch.cuda.device_count())]
-        limits, default = self.limits, schedule_named(DEFAULT_SCHEDULE)
+        limits = self.limits
+        default = schedule_named(DEFAULT_SCHEDULE, engine.device.type if engine else "cpu")
         return pb.ServerInfo(
             version=__version__,
             device=str(engine.device) if engine else "",

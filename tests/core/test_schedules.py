@@ -27,9 +27,11 @@ def tiny_engine(tiny_model_configs):
 
 
 def test_the_reference_schedule_is_clipassos():
-    options = SketchOptions(schedule="reference")
-    config = options.optimizer(None)
-    assert (options.iterations, options.seeds, options.loss.augmentations) == (2000, 3, 4)
+    for device_type in ("cpu", "cuda"):  # the same on every device
+        options = SketchOptions(schedule="reference").for_device(device_type)
+        assert (options.iterations, options.seeds, options.loss.augmentations) == (2000, 3, 4)
+    config = options.optimizer("cuda", None)
+    assert config == SketchOptions(schedule="reference").optimizer("cpu", None)
     assert options.loss == LossConfig()  # CLIPasso's layers, weights and augmentation
     assert config.narrow_after is None and config.final_learning_rate is None and config.warmup == 0
     assert {config.rate(step) for step in range(2000)} == {1.0}  # Adam at a constant 1.0
@@ -37,9 +39,9 @@ def test_the_reference_schedule_is_clipassos():
 
 
 def test_the_fast_schedule_is_the_default_and_its_rate_warms_up_then_decays():
-    options = SketchOptions()
+    options = SketchOptions().for_device("cpu")
     assert options.schedule == "fast" and options.iterations == SCHEDULES["fast"].iterations
-    assert options.optimizer(None).tolerance == 0.0  # stops a seed only when its loss does not change at all
+    assert options.optimizer("cpu", None).tolerance == 0.0  # stops a seed only when its loss does not change at all
     config = OptimizerConfig(iterations=101, learning_rate=2.0, final_learning_rate=0.1, warmup=10)
     rates = [config.rate(step) for step in range(101)]
     assert rates[:10] == sorted(rates[:10]) and rates[9] < 2.0  # warm-up rises towards the peak
@@ -134,10 +136,39 @@ def test_steps_before_augment_from_compare_the_unaugmented_views_alone(chelsea):
 
 
 def test_the_fast_schedule_adds_augmented_views_when_it_narrows_to_one_seed():
-    config = SketchOptions().optimizer(None)
+    config = SketchOptions().optimizer("cpu", None)
     assert config.augment_from == config.narrow_after > 0
-    assert SketchOptions(seeds=1).optimizer(None).augment_from == 0  # no seeds to choose between: augmented at once
-    assert SketchOptions(schedule="reference").optimizer(None).augment_from == 0
+    assert SketchOptions(seeds=1).optimizer("cpu", None).augment_from == 0  # no seeds to choose between: at once
+    assert SketchOptions(schedule="reference").optimizer("cpu", None).augment_from == 0
+
+
+def test_on_a_cuda_gpu_the_fast_schedule_keeps_every_seed_for_450_steps():
+    on_cpu, on_gpu = SketchOptions().for_device("cpu"), SketchOptions().for_device("cuda")
+    assert (on_cpu.iterations, on_cpu.seeds, on_gpu.iterations, on_gpu.seeds) == (300, 3, 450, 3)
+    config = SketchOptions().optimizer("cuda", None)
+    assert config.iterations == 450 and config.narrow_after is None  # no seed is dropped
+    assert config.augment_from == 45  # the three seeds start on the unaugmented views, as on a CPU
+    cpu_config = SketchOptions().optimizer("cpu", None)
+    assert (config.learning_rate, config.final_learning_rate, config.warmup, config.tolerance) == (
+        cpu_config.learning_rate, cpu_config.final_learning_rate, cpu_config.warmup, cpu_config.tolerance)
+    # what a caller gives wins on every device; an unknown device type gets the CPU's settings
+    assert SketchOptions(iterations=120, seeds=2).for_device("cuda").iterations == 120
+    assert SketchOptions(iterations=120).optimizer("cuda", None).augment_from == 12
+    assert SketchOptions().for_device("mps") == on_cpu
+
+
+def test_an_engine_runs_the_schedule_as_it_is_on_its_device_and_says_so_in_the_svg(tiny_engine, chelsea):
+    steps, events = [], []
+    for event in tiny_engine.events(chelsea, SketchOptions(strokes=(3,), mask=False), finish=lambda: len(steps) >= 2):
+        events.append(event)
+        if type(event).__name__ == "Progress":
+            steps.append(event.step)
+    assert tiny_engine.device.type == "cpu"
+    assert {step.iterations for step in steps} == {SCHEDULES["fast"].iterations}
+    assert {step.running for step in steps} == {3}  # the schedule's seeds
+    (done,) = [event.result for event in events if isinstance(event, CountDone)]
+    facts = etree.fromstring(done.svg.encode()).find(".//{urn:clipsketch:sketch:1}sketch").attrib
+    assert facts["iterations"] == str(SCHEDULES["fast"].iterations)
 
 
 def test_finish_ends_with_the_best_strokes_so_far_and_skips_later_counts(tiny_engine, chelsea):
