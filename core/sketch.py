@@ -179,7 +179,8 @@ class SketchOptions:
                   frozen: tuple[bool, ...] | None = None) -> OptimizerConfig:
         """The optimiser's settings for one stroke count on a ``device_type`` device."""
         plan = schedule_named(self.schedule, device_type)
-        iterations, seeds = self.iterations or plan.iterations, self.seeds or plan.seeds
+        resolved = self.for_device(device_type)
+        iterations, seeds = resolved.iterations, resolved.seeds
         return OptimizerConfig(iterations=iterations, learning_rate=plan.learning_rate,
                                final_learning_rate=plan.final_learning_rate, warmup=plan.warmup,
                                narrow_after=plan.narrow_after(iterations),
@@ -391,8 +392,8 @@ class Engine:
                 start = given.repeat(len(seeds)).concat(start)
                 frozen = tuple(options.start.locked) + (False,) * fresh
             start = start.to(self.device)
-            steps = optimize_strokes(start, target, photo_taps, backbone, options.loss,
-                                     options.optimizer(self.device.type, self.seeds_per_pass, bounds, frozen), self.autocast, cancel,
+            config = options.optimizer(self.device.type, self.seeds_per_pass, bounds, frozen)
+            steps = optimize_strokes(start, target, photo_taps, backbone, options.loss, config, self.autocast, cancel,
                                      augmentation_seed=options.seed + count, evaluation_taps=evaluation_taps,
                                      finish=finish, cuda_graphs=self.cuda_graphs, view_bank=view_bank)
             tracker = yield from _as_progress(count, steps)
