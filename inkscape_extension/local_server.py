@@ -4,14 +4,16 @@ The server outlives the extension (its own session, output appended to ``~/.cach
 serves later runs and other Inkscape windows. A lock file lets one window start it while the others wait for
 it. The command is :func:`clipsketch.server.service.serve_command` without Inkscape's ``PYTHONPATH``, so the
 extension's own folder cannot shadow the package. If the process dies while starting, the wait ends at once with
-what it wrote to the log. A server that is there but slow to answer (loading its models, or busy with another
-window's job on a loaded CPU) is waited for, not doubled.
+what it wrote to the log. Whether a server is already there is decided by a TCP connection (the kernel accepts it
+however busy the process is), not by how soon it answers: a server loading its models, or busy with another
+window's job on a loaded CPU, is waited for, not doubled. Something else on the port is reported, not fought.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from clipsketch.client import ServerError, SketchClient
 from clipsketch.server.service import serve_command, serve_environment
 
 START_SECONDS = 180
+HANDSHAKE_SECONDS = 15  # a gRPC server completes its HTTP/2 handshake within this even on a loaded CPU
 LOG_LINES_SHOWN = 12
 
 
@@ -34,12 +37,13 @@ def server_log_path() -> Path:
 
 
 def start_local_server(client: SketchClient, address: str, timeout: float = START_SECONDS) -> None:
-    """Make a server serve at ``address`` (loopback): start one unless another window already did."""
+    """Make a server serve at ``address`` (loopback host:port): start one unless another window already did."""
     log = server_log_path()
     log.parent.mkdir(parents=True, exist_ok=True)
     with _start_lock(log.parent / "server-start.lock"):
         deadline = time.monotonic() + timeout
-        if _serving_or_there(client, deadline):
+        if _listening(address):
+            _wait_for_the_server_there(client, address, deadline)
             return
         offset = log.stat().st_size if log.exists() else 0
         pid = _spawn([*serve_command(), "serve", "--listen", address], log)
@@ -48,7 +52,8 @@ def start_local_server(client: SketchClient, address: str, timeout: float = STAR
                 return
             code = _exit_status(pid)
             if code is not None:
-                if _serving_or_there(client, deadline):  # it lost the port to a server: use that one
+                if _listening(address):  # it lost the port to a server started meanwhile: use that one
+                    _wait_for_the_server_there(client, address, deadline)
                     return
                 raise LocalServerFailed(f"`clipsketch serve --listen {address}` stopped at once (exit status "
                                         f"{code}). Its log {log} says:\n{_log_excerpt(log, offset)}")
@@ -58,25 +63,40 @@ def start_local_server(client: SketchClient, address: str, timeout: float = STAR
             time.sleep(0.25)
 
 
+def _listening(address: str) -> bool:
+    """Whether something accepts TCP connections at ``address`` (host:port). The kernel completes the connection
+    even while the listening process is too busy to run, so a loaded server still counts."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2.0):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for_the_server_there(client: SketchClient, address: str, deadline: float) -> None:
+    """Something listens at ``address``: wait until it reports SERVING (by ``deadline``, ``time.monotonic()``),
+    or say that another program holds the port when it does not complete a gRPC handshake in
+    ``HANDSHAKE_SECONDS``."""
+    with grpc.insecure_channel(address) as probe:  # a fresh channel: the client's may be backing off
+        try:
+            grpc.channel_ready_future(probe).result(timeout=HANDSHAKE_SECONDS)
+        except grpc.FutureTimeoutError:
+            raise LocalServerFailed(
+                f"something at {address} accepts connections but did not answer as a gRPC server in "
+                f"{HANDSHAKE_SECONDS} s: another program holds that port (or a server there is stuck). Choose "
+                "another port on the Server tab, or stop the program that holds it.") from None
+    if not _serving(client, max(deadline - time.monotonic(), 1.0)):
+        raise LocalServerFailed(f"the clipsketch server at {address} did not become ready in time (it may be "
+                                f"busy with a long job). Its log, if this computer started it: {server_log_path()}")
+
+
 def _serving(client: SketchClient, seconds: float) -> bool:
     try:
         client.wait_until_serving(seconds)
         return True
     except ServerError:
         return False
-
-
-def _serving_or_there(client: SketchClient, deadline: float) -> bool:
-    """True once a server at the address reports SERVING. One that does not within 2 s but completes a gRPC
-    handshake (a server loading its models, or one too busy to answer at once) is given until ``deadline``
-    (``time.monotonic()``); nothing listening, or something that speaks no gRPC, gives False within 3 s."""
-    if _serving(client, 2.0):
-        return True
-    try:
-        grpc.channel_ready_future(client.channel).result(timeout=1.0)
-    except grpc.FutureTimeoutError:
-        return False
-    return _serving(client, max(deadline - time.monotonic(), 1.0))
 
 
 def _spawn(command: list[str], log: Path) -> int:

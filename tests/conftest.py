@@ -1,4 +1,5 @@
-"""Shared fixtures: real SVG renderers, tiny models, the cat photo, and a real server on 127.0.0.1.
+"""Shared fixtures: real SVG renderers, tiny models, the cat photo, and a real server on 127.0.0.1 (in this
+process, or a `clipsketch serve` process).
 
 Under CI (``CI=true``) a skipped test fails the run, except the ones that need hardware no CI machine has (a CUDA
 GPU): everything else the tests need, ``make test`` installs, so a skip there would hide a broken path.
@@ -8,6 +9,9 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,14 +48,17 @@ def svg_renderer(request):
     return request.param
 
 
+MODEL_CONFIGS = Path(__file__).parent / "data" / "model_configs"
+TINY_SERVE_OPTIONS = ["--weights", "random", "--loss-model", "tiny-rn", "--saliency-model", "tiny-vit",
+                      "--model-config-dir", str(MODEL_CONFIGS), "--device", "cpu"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def tiny_model_configs():
     """Register the tiny open_clip configs (``tiny-rn``, ``tiny-vit``) used to keep engine tests fast."""
-    from pathlib import Path
-
     import open_clip
 
-    open_clip.add_model_config(Path(__file__).parent / "data" / "model_configs")
+    open_clip.add_model_config(MODEL_CONFIGS)
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +105,29 @@ def server(make_server):
 def client(server):
     with SketchClient(server.address) as connection:
         yield connection
+
+
+@pytest.fixture
+def serve_process():
+    """Start `clipsketch serve --preload` processes on a free loopback port (arguments added to the command);
+    returns ``(process, address)`` once it listens with its models loaded. All are killed at the end of the test."""
+    processes = []
+
+    def start(*arguments: str):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clipsketch.cli", "serve", "--listen", "127.0.0.1:0", "--preload", *arguments],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        processes.append(process)
+        line = process.stdout.readline()  # "clipsketch serve: listening on HOST:PORT" once models are loaded
+        assert "listening on" in line, process.stderr.read() if process.poll() is not None else line
+        return process, line.rsplit(" ", 1)[1].strip()
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
 
 
 @pytest.fixture(scope="session")

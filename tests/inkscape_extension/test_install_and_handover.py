@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -175,13 +176,12 @@ def test_a_server_still_loading_its_models_is_waited_for_not_doubled(tmp_path, m
 
 
 def test_a_server_that_dies_while_starting_is_reported_at_once_with_its_log(tmp_path, photo_bytes):
-    """Something that is no clipsketch server holds the port: the started server cannot listen and exits; the
-    extension says so with the head of the server's log instead of waiting out its 180 s."""
+    """The port is bound by another program but nothing listens on it: the started server cannot bind and exits;
+    the extension says so with the head of the server's log instead of waiting out its 180 s."""
     drawing = embedded_drawing(tmp_path, photo_bytes)
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 0))
-        squatter.listen()
-        address = f"127.0.0.1:{squatter.getsockname()[1]}"
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{holder.getsockname()[1]}"
         try:
             result = subprocess.run(
                 [sys.executable, "-m", "clipsketch.inkscape_extension.clipsketch_sketch", "--id=photo",
@@ -194,6 +194,44 @@ def test_a_server_that_dies_while_starting_is_reported_at_once_with_its_log(tmp_
     assert result.returncode != 0
     assert "Could not start a local clipsketch server" in result.stderr and "stopped at once" in result.stderr
     assert "server.log" in result.stderr and "Traceback" not in result.stderr.split("says:")[0]
+
+
+def test_something_else_listening_on_the_port_is_named_and_no_server_is_started(tmp_path, monkeypatch):
+    """A program that accepts connections but speaks no gRPC holds the port: the extension says so (within the
+    handshake's 15 s) and starts nothing that could only fail to bind."""
+    from clipsketch.client import SketchClient
+    from clipsketch.inkscape_extension.local_server import LocalServerFailed, start_local_server
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        address = f"127.0.0.1:{squatter.getsockname()[1]}"
+        with SketchClient(address) as client, pytest.raises(LocalServerFailed) as failed:
+            start_local_server(client, address, timeout=60)
+    assert "another program holds that port" in str(failed.value) and address in str(failed.value)
+    assert not (tmp_path / "cache" / "clipsketch" / "server.log").exists()  # nothing was spawned
+
+
+def test_a_server_too_busy_to_run_is_waited_for_not_doubled(tmp_path, monkeypatch, serve_process):
+    """What a second Inkscape window met in CI on a loaded 2-core machine: the first window's server is there but
+    gets no CPU for seconds (here: stopped with SIGSTOP for 8 s). The kernel still accepts the connection, so
+    the window waits for that server instead of starting another."""
+    from clipsketch.client import SketchClient
+    from clipsketch.inkscape_extension.local_server import start_local_server
+
+    from tests.conftest import TINY_SERVE_OPTIONS
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    process, address = serve_process(*TINY_SERVE_OPTIONS)
+    process.send_signal(signal.SIGSTOP)
+    threading.Timer(8.0, process.send_signal, (signal.SIGCONT,)).start()
+    started = time.monotonic()
+    with SketchClient(address) as client:
+        start_local_server(client, address, timeout=60)
+        assert client.info().device == "cpu"
+    assert time.monotonic() - started > 7.5
+    assert not (tmp_path / "cache" / "clipsketch" / "server.log").exists()  # nothing was spawned
 
 
 @pytest.mark.skipif(not shutil.which("xvfb-run"), reason="needs xvfb-run (make test installs it)")

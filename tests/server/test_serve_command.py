@@ -16,30 +16,7 @@ from PIL import Image
 
 from clipsketch.client import ServerError, SketchClient
 
-CONFIGS = str(Path(__file__).parent.parent / "data" / "model_configs")
-TINY = ["--weights", "random", "--loss-model", "tiny-rn", "--saliency-model", "tiny-vit",
-        "--model-config-dir", CONFIGS, "--device", "cpu"]
-
-
-@pytest.fixture
-def serve_process():
-    processes = []
-
-    def start(*arguments: str):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "clipsketch.cli", "serve", "--listen", "127.0.0.1:0", "--preload", *arguments],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        processes.append(process)
-        line = process.stdout.readline()  # "clipsketch serve: listening on HOST:PORT" once models are loaded
-        assert "listening on" in line, process.stderr.read() if process.poll() is not None else line
-        return process, line.rsplit(" ", 1)[1].strip()
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+from tests.conftest import TINY_SERVE_OPTIONS as TINY
 
 
 def test_sigterm_during_a_job_cancels_it_and_exits_cleanly(serve_process, photo_bytes):
