@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from clipsketch.core.lines import LineStyle  # noqa: E402
+from clipsketch.core.options import LineStyle  # noqa: E402
 from quality import GALLERY, gallery_photo as _skimage_photo  # noqa: E402
 
 PHOTOS = ["chelsea", "horse", "astronaut", "grace_hopper", "flower", "china", "coffee", "rocket", "motorcycle",
@@ -143,7 +143,7 @@ def measure(case: dict, canvas, near, texture, photo_top1: int) -> dict:
 
 def run_case(engine, name: str, count: int, variant: str) -> dict:
     """One sketch: the default schedule with the variant's options; points, loss, CPU seconds."""
-    from clipsketch.core.sketch import SketchOptions
+    from clipsketch.core.options import SketchOptions
 
     began = time.process_time()
     result = engine.sketch(gallery_photo(name), SketchOptions(strokes=(count,), **VARIANTS[variant]))
@@ -220,7 +220,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     cases: dict = json.loads(args.results.read_text())["cases"] if args.results.exists() else {}
     if not args.report_only:
-        from clipsketch.core.sketch import Engine
+        from clipsketch.core.engine import Engine
 
         engine = Engine(backbone="offline", device="cpu")
         for name in args.photos:

@@ -36,11 +36,12 @@ def measure(config: str, device: str, iterations: int, end_to_end: int) -> dict:
 
     from clipsketch.core.backbones import ClipResNetTaps, create_clip_visual
     from clipsketch.core.losses import LossConfig, augment_pairs, paired_augmentation, sketch_loss
-    from clipsketch.core.optimize import OptimizerConfig, optimize_strokes
+    from clipsketch.core.optimize import Controls, OptimizerConfig, Target, optimize_strokes
     from clipsketch.core.photo import frame_photo, load_photo
     from clipsketch.core.raster import rasterize_strokes
     from clipsketch.core.saliency import initial_points
-    from clipsketch.core.sketch import Engine, SketchOptions
+    from clipsketch.core.engine import Engine
+    from clipsketch.core.options import SketchOptions
     from clipsketch.core.strokes import Strokes
 
     photo = skimage.data.chelsea()
@@ -80,9 +81,9 @@ def measure(config: str, device: str, iterations: int, end_to_end: int) -> dict:
     start_points = Strokes.from_points(initial_points(saliency, 16, [0, 1, 2], 224).to(device))
     times = []
     clock = time.perf_counter()
-    steps = optimize_strokes(start_points, canvas, photo_taps, engine.backbone, LossConfig(),
+    steps = optimize_strokes(start_points, Target(canvas, photo_taps, engine.backbone, LossConfig()),
                              OptimizerConfig(iterations=iterations + 1, tolerance=0, seeds_per_pass=engine.seeds_per_pass),
-                             engine.autocast)
+                             Controls(engine.autocast))
     for _ in steps:
         _sync(device)
         now = time.perf_counter()

@@ -47,10 +47,11 @@ def gallery_photo(name: str):
 
 def run_case(engine, photo_name: str, count: int, schedule: str, seed: int, target: str = "auto") -> dict:
     """One stroke count of one photo with one schedule: loss, seconds, steps, loss over time, SVG."""
-    from clipsketch.core.sketch import CountDone, Progress, SketchOptions, Started
+    from clipsketch.core.events import CountDone, Progress, Started
+    from clipsketch.core.options import SketchOptions
 
-    options = SketchOptions(strokes=(count,), schedule=schedule, seed=seed, target=target).for_device(
-        engine.device.type)
+    options = SketchOptions(strokes=(count,), schedule=schedule, seed=seed, target=target).resolve(
+        engine.device.type).options
     began = time.perf_counter()
     curve = []
     for event in engine.events(gallery_photo(photo_name), options):
@@ -201,7 +202,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     cases: dict[str, dict] = json.loads(args.results.read_text())["cases"] if args.results.exists() else {}
     if not args.report_only:
-        from clipsketch.core.sketch import Engine
+        from clipsketch.core.engine import Engine
 
         engine = Engine(backbone=args.backbone, device=args.device, weights=args.weights)
         machine = {"device": str(engine.device), "threads": args.threads, "torch": torch.__version__,

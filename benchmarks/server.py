@@ -24,7 +24,8 @@ import torch
 from PIL import Image
 
 from clipsketch.client import SketchClient
-from clipsketch.core.sketch import Engine, SketchOptions
+from clipsketch.core.engine import Engine
+from clipsketch.core.options import SketchOptions
 
 
 def main() -> None:

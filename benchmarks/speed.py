@@ -28,15 +28,14 @@ BACKBONES = {"offline": ("offline", "openai"), "clip-random": ("clip", "random")
 
 def measure(engine, photo, count: int, schedule_name: str) -> dict:
     """One timed stroke count: preparation and optimisation seconds, steps run, seconds per step by seeds running."""
-    from clipsketch.core.schedules import schedule_named
-    from clipsketch.core.sketch import CountDone, Progress, SketchOptions, Started
+    from clipsketch.core.events import CountDone, Progress, Started
+    from clipsketch.core.options import SketchOptions
 
-    schedule = schedule_named(schedule_name, engine.device.type)
-    options = SketchOptions(strokes=(count,), schedule=schedule_name)
+    plan = SketchOptions(strokes=(count,), schedule=schedule_name).resolve(engine.device.type)
     began = time.perf_counter()
     step_seconds: dict[int, list[float]] = {}
     last = None
-    for event in engine.events(photo, options):
+    for event in engine.events(photo, plan.options):
         now = time.perf_counter()
         if isinstance(event, Started):
             prepared = last = now
@@ -46,12 +45,12 @@ def measure(engine, photo, count: int, schedule_name: str) -> dict:
         elif isinstance(event, CountDone):
             finished, result = now, event.result
     per_step = {running: statistics.median(times) for running, times in step_seconds.items()}
-    narrow = schedule.narrow_after(schedule.iterations)
-    many, one = per_step.get(schedule.seeds), per_step.get(1, per_step.get(schedule.seeds))
+    iterations, seeds, narrow = plan.options.iterations, plan.options.seeds, plan.optimizer.narrow_after
+    many, one = per_step.get(seeds), per_step.get(1, per_step.get(seeds))
     if narrow is None:
-        projected = schedule.iterations * many if many else None
+        projected = iterations * many if many else None
     else:
-        projected = narrow * many + (schedule.iterations - narrow) * one if many and one else None
+        projected = narrow * many + (iterations - narrow) * one if many and one else None
     return {"schedule": schedule_name, "strokes": count, "preparation_s": prepared - began,
             "optimisation_s": finished - prepared, "steps_run": result.iterations_run,
             "step_s_all_seeds": many, "step_s_one_seed": one, "projected_s": projected}
@@ -74,7 +73,8 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from quality import gallery_photo
 
-    from clipsketch.core.sketch import Engine, SketchOptions
+    from clipsketch.core.engine import Engine
+    from clipsketch.core.options import SketchOptions
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -8,7 +8,15 @@ import sys
 from pathlib import Path
 
 from clipsketch import __version__
-from clipsketch.core.limits import DEFAULT_STROKES
+from clipsketch.core.options import (
+    BACKBONES,
+    DEVICES,
+    DEFAULT_STROKES,
+    INIT_MODES,
+    LOSS_MODEL,
+    PRECISIONS,
+    SALIENCY_MODEL,
+)
 from clipsketch.core.schedules import DEFAULT_SCHEDULE, SCHEDULES
 
 
@@ -43,14 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     sketch.add_argument("--start", type=Path, default=None, metavar="SKETCH.svg",
                         help="start from the stroked paths of this SVG (photo pixels); --strokes counts them too")
     sketch.add_argument("--lock-start", action="store_true", help="keep the --start strokes exactly where they are")
-    sketch.add_argument("--init", default="auto", choices=["auto", "contour", "reference"],
+    sketch.add_argument("--init", default="auto", choices=["auto", *INIT_MODES],
                         help="where strokes start: reference (CLIPasso's XDoG map: contours and dark regions), "
                              "contour (thin XDoG contours); auto: reference with CLIP, contour offline")
     local = sketch.add_argument_group("in-process engine")
-    local.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    local.add_argument("--backbone", default="auto", choices=["auto", "clip", "offline"],
+    local.add_argument("--device", default="auto", choices=DEVICES)
+    local.add_argument("--backbone", default="auto", choices=BACKBONES,
                        help="auto: CLIP when its weights are cached or reachable, else the offline backbone")
-    local.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    local.add_argument("--precision", default="auto", choices=PRECISIONS)
     local.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
     remote = sketch.add_argument_group("on a server (see `clipsketch serve`)")
     remote.add_argument("--server", action="append", default=None, metavar="ADDR",
@@ -105,11 +113,11 @@ def _add_client_security(group) -> None:
 
 def _add_serve_arguments(parser: argparse.ArgumentParser, for_unit: bool = False) -> None:
     parser.add_argument("--listen", default="127.0.0.1:50051", help="host:port (default loopback, port 50051)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--max-queue", type=int, default=16, help="jobs that may wait (more are refused)")
     parser.add_argument("--workers", type=int, default=1, help="jobs run at once (default one per device)")
-    parser.add_argument("--backbone", default="auto", choices=["auto", "clip", "offline"])
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    parser.add_argument("--backbone", default="auto", choices=BACKBONES)
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS)
     parser.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
     parser.add_argument("--token", default=None, help="require this token (needed off loopback)")
     parser.add_argument("--token-file", default=None, help="require the token in this file")
@@ -119,48 +127,34 @@ def _add_serve_arguments(parser: argparse.ArgumentParser, for_unit: bool = False
         parser.add_argument("--preload", action="store_true", help="load the models before listening")
     # For tests and benchmarks: model architectures with random weights, and extra model config folders.
     parser.add_argument("--weights", default="openai", help=argparse.SUPPRESS)
-    parser.add_argument("--loss-model", default="RN101-quickgelu", help=argparse.SUPPRESS)
-    parser.add_argument("--saliency-model", default="ViT-B-32-quickgelu", help=argparse.SUPPRESS)
+    parser.add_argument("--loss-model", default=LOSS_MODEL, help=argparse.SUPPRESS)
+    parser.add_argument("--saliency-model", default=SALIENCY_MODEL, help=argparse.SUPPRESS)
     parser.add_argument("--model-config-dir", default=None, help=argparse.SUPPRESS)
 
 
 def _read_token(args) -> str | None:
-    if getattr(args, "token_file", None):
-        token = Path(args.token_file).read_text().strip()
-        if not token:
-            raise ValueError(f"token file {args.token_file} is empty")
-        return token
-    return args.token
+    from clipsketch.addresses import read_token_file
+
+    return read_token_file(args.token_file) if getattr(args, "token_file", None) else args.token
 
 
 def run_sketch(args: argparse.Namespace) -> int:
-    from PIL import ImageColor
-
     from clipsketch.core.limits import Limits
+    from clipsketch.core.options import SketchOptions, StartStrokes, parse_color
     from clipsketch.core.photo import load_photo
-    from clipsketch.core.sketch import SketchOptions, StartStrokes, canvas_width
 
-    try:
-        red, green, blue = ImageColor.getrgb(args.color)[:3]
-    except ValueError:
-        raise ValueError(f"unknown color {args.color!r}") from None
-    limits = Limits()  # the server's limits, so a job that runs here also runs there
-    limits.check(args.strokes, args.iterations, args.seeds)  # None: the schedule's on the device that runs it
-    photo_bytes = args.photo.read_bytes()
-    limits.check_photo_bytes(len(photo_bytes))
-    image = load_photo(photo_bytes, max_pixels=limits.max_photo_pixels)  # before loading models or calling a server
-    width = None
-    if args.width is not None:
-        limits.check_width(args.width, image.size)
-        width = canvas_width(args.width, image.size)
     if args.lock_start and not args.start:
         raise ValueError("--lock-start needs --start SKETCH.svg")
     start = StartStrokes.from_svg(args.start.read_bytes(), locked=args.lock_start) if args.start else None
-    if start is not None:
-        start.check_within(image.size)
     args.options = SketchOptions(strokes=tuple(args.strokes), schedule=args.schedule, iterations=args.iterations,
-                                 seeds=args.seeds, seed=args.seed, mask=args.mask, width=width,
-                                 color=(red / 255, green / 255, blue / 255, 1.0), start=start, init=args.init)
+                                 seeds=args.seeds, seed=args.seed, mask=args.mask, width=args.width,
+                                 color=parse_color(args.color), start=start, init=args.init)
+    limits = Limits()  # the server's limits, so a job that runs here also runs there
+    limits.check(args.options.strokes, args.iterations, args.seeds)  # None: the schedule's where it runs
+    photo_bytes = args.photo.read_bytes()
+    limits.check_photo_bytes(len(photo_bytes))
+    image = load_photo(photo_bytes, max_pixels=limits.max_photo_pixels)  # before loading models or calling a server
+    args.options.check_photo(image.size)
     args.out.mkdir(parents=True, exist_ok=True)
     with _Progress() as progress, _Interrupts() as interrupts:
         if args.server:
@@ -188,7 +182,8 @@ def run_sketch(args: argparse.Namespace) -> int:
 
 
 def _sketch_in_process(args, image, progress, interrupts: _Interrupts) -> list:
-    from clipsketch.core.sketch import CountDone, Engine, Progress, Started
+    from clipsketch.core.engine import Engine
+    from clipsketch.core.events import CountDone, Progress, Started
 
     options = args.options
     engine = Engine(backbone=args.backbone, device=args.device, precision=args.precision,

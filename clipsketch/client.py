@@ -13,9 +13,7 @@ retried on UNAVAILABLE (they are safe to repeat); a sketch is never retried behi
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import socket
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +21,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from clipsketch.addresses import channel_target, token_metadata
 from clipsketch.proto import sketch_pb2 as pb
 from clipsketch.proto import sketch_pb2_grpc
 
@@ -44,39 +43,6 @@ class ServerError(Exception):
     def __init__(self, code: grpc.StatusCode, message: str):
         super().__init__(message)
         self.code = code
-
-
-def is_loopback(address: str) -> bool:
-    """Whether ``host:port`` names a loopback address (127.0.0.0/8, ::1, localhost)."""
-    host = address.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def channel_target(servers: str | Sequence[str]) -> str:
-    """A gRPC target for one address (``host:port``) or several (resolved to one ``ipv4:``/``ipv6:`` list)."""
-    if isinstance(servers, str):
-        servers = [servers]
-    if len(servers) == 1:
-        return servers[0]
-    addresses = []
-    for server in servers:
-        host, _, port = server.rpartition(":")
-        host = host.strip("[]")
-        try:
-            ipaddress.ip_address(host)
-            found = [host]
-        except ValueError:
-            found = sorted({info[4][0] for info in socket.getaddrinfo(host, int(port), proto=socket.IPPROTO_TCP)})
-        addresses += [f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}" for ip in found]
-    scheme = "ipv6" if all(a.startswith("[") for a in addresses) else "ipv4"
-    if scheme == "ipv4" and any(a.startswith("[") for a in addresses):
-        raise ValueError("mix of IPv4 and IPv6 servers; give them all in one family")
-    return f"{scheme}:{','.join(addresses)}"
 
 
 def start_strokes(points: Sequence[Sequence[float]], widths: Sequence[float] = (), colors: Sequence[str] = (),
@@ -112,7 +78,7 @@ class SketchClient:
             self.channel = grpc.secure_channel(target, credentials, options)
         else:
             self.channel = grpc.insecure_channel(target, options)
-        self.metadata = [("authorization", f"Bearer {token}")] if token else []
+        self.metadata = token_metadata(token)
         self.timeout = timeout
         self.stub = sketch_pb2_grpc.SketchServiceStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
@@ -126,13 +92,13 @@ class SketchClient:
     def close(self) -> None:
         self.channel.close()
 
-    def request(self, photo: bytes, strokes: Sequence[int] = (16,), iterations: int = 0, seeds: int = 0,
+    def request(self, photo: bytes, strokes: Sequence[int] = (), iterations: int = 0, seeds: int = 0,
                 seed: int = 0, mask: bool | None = None, stroke_width: float = 0.0, stroke_color: str = "",
                 preview_every: int = 0, request_id: str | None = None,
                 start: Sequence[pb.StartStroke] = (), schedule: str = "", init: str = "") -> pb.SketchRequest:
-        """A :class:`SketchRequest` (0 and empty mean the server's defaults; width in photo pixels). ``start``:
-        strokes to start from (see :func:`start_strokes`); ``schedule``: ``fast`` or ``reference``; ``init``:
-        ``reference`` or ``contour``."""
+        """A :class:`SketchRequest` (0 and empty mean the server's defaults, which ``info().defaults`` reports;
+        width in photo pixels). ``start``: strokes to start from (see :func:`start_strokes`); ``schedule``:
+        ``fast`` or ``reference``; ``init``: ``reference`` or ``contour``."""
         mode = pb.MASK_DEFAULT if mask is None else (pb.MASK_ON if mask else pb.MASK_OFF)
         return pb.SketchRequest(photo=photo, strokes=list(strokes), iterations=iterations, seeds=seeds, seed=seed,
                                 mask=mode, stroke_width=stroke_width, stroke_color=stroke_color,

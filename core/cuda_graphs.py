@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from clipsketch.core.backbones import Taps
-from clipsketch.core.losses import LossConfig, LossTerms, sketch_loss
+from clipsketch.core.losses import LossTerms, sketch_loss
+from clipsketch.core.options import LossConfig
 
 log = logging.getLogger(__name__)
 

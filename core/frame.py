@@ -3,7 +3,8 @@
 A photo is framed by padding it to a square (centred, with an optional margin) and scaling that square to the
 canvas, so nothing is squashed or cut off. :class:`Frame` remembers the mapping back:
 ``target = canvas * scale + offset``, where canvas coordinates are canvas pixels and target coordinates are the
-rectangle's own units (photo pixels).
+rectangle's own units (photo pixels). Stroke widths cross the same mapping (:meth:`Frame.to_canvas_width`,
+:meth:`Frame.to_target_width`), and only here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+from clipsketch.core.options import default_width
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,12 @@ class Frame:
         """Target coordinates ``[..., 2]`` to canvas pixels ``[..., 2]``."""
         offset = torch.tensor([self.offset_x, self.offset_y], dtype=points.dtype, device=points.device)
         return (points - offset) / self.scale
+
+    def to_canvas_width(self, width):
+        """Stroke widths in target units (photo pixels; a number or a tensor) as canvas pixels; None: the default
+        width (:func:`~clipsketch.core.options.default_width`, 3 px per 224 canvas pixels)."""
+        return default_width(self.canvas_size) if width is None else width / self.scale
+
+    def to_target_width(self, width):
+        """Stroke widths in canvas pixels (a number or a tensor) as target units (photo pixels)."""
+        return width * self.scale

@@ -13,33 +13,15 @@ solid even where the photo's own edge is a broken chain of petal tips or fur.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from kornia.color import rgb_to_grayscale
 from PIL import Image
 
 from clipsketch.core.mask import backdrop_image
+from clipsketch.core.options import LineStyle
 from clipsketch.core.photo import frame_photo
 from clipsketch.core.saliency import gaussian_blur
-
-
-@dataclass(frozen=True)
-class LineStyle:
-    """XDoG of the gray canvas for lines: ``D = G_σ * I - γ G_kσ * I`` (σ in canvas pixels at 224, scaled with
-    the canvas), darkened by ``1 + tanh(φ (D - ε))`` where ``D < ε``."""
-
-    sigma: float = 1.5
-    k: float = 1.6
-    gamma: float = 0.98
-    phi: float = 100.0
-    epsilon: float = -0.01
-    blur: float = 1.5
-    """σ (canvas pixels at 224) of the blur both the drawing and the sketch get before the backbone sees them
-    (:class:`~clipsketch.core.backbones.BlurredTaps`): a stroke near a line already counts as on it."""
-    outline: bool = True
-    """Draw the outline of the subject's foreground mask too, when the photo has one (background removal on)."""
 
 
 def line_drawing(image: Image.Image, canvas_size: int = 224, margin: float = 0.0, style: LineStyle = LineStyle(),

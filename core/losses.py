@@ -20,25 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from clipsketch.core.backbones import Taps
-
-
-@dataclass(frozen=True)
-class LossConfig:
-    """Weights of the five tapped layers (stem, then strides 4, 8, 16, 32), of the semantic term, and the
-    augmentation: ``augmentations`` views per step besides the unaugmented one, perspective distortion, crop
-    scale. Defaults are CLIPasso's (RN101: layer2 and layer3, semantic 0.1)."""
-
-    layer_weights: tuple[float, float, float, float, float] = (0.0, 0.0, 1.0, 1.0, 0.0)
-    semantic_weight: float = 0.1
-    augmentations: int = 4
-    perspective: float = 0.5
-    crop_scale: float = 0.8
-
-    def __post_init__(self) -> None:
-        if len(self.layer_weights) != 5 or any(w < 0 for w in self.layer_weights):
-            raise ValueError(f"layer_weights must be 5 values >= 0, got {self.layer_weights}")
-        if self.semantic_weight < 0 or self.augmentations < 0:
-            raise ValueError("semantic_weight and augmentations must be >= 0")
+from clipsketch.core.options import LossConfig
 
 
 def paired_augmentation(config: LossConfig, size: int) -> nn.Module:

@@ -1,5 +1,11 @@
 """The optimisation loop: the seeds of one stroke count as one batch, Adam on the control points (pixels).
 
+Its inputs come in three groups: the start strokes, the :class:`Target` (what is matched: the photo, its taps,
+the backbone, the loss, the view bank), the :class:`OptimizerConfig` (the numbers a schedule comes to) and the
+:class:`Controls` (how it is steered from outside: precision, cancel, finish, CUDA graphs). Its parts: the step's
+views (:class:`_StepViews`), loss and gradients (:func:`_loss_and_gradients`), the stop rule
+(:meth:`SeedTracker.record`) and seed pruning (:func:`_seeds_to_stop`).
+
 Every step rasterises the ``K`` sketches, draws paired augmentations, runs the frozen backbone on the ``K × V``
 sketch views (with gradients) and on the ``V - 1`` augmented photo views (without; the unaugmented photo's taps
 are computed once and shared; on a GPU both passes replay CUDA graphs, :mod:`.cuda_graphs`), and steps Adam at
@@ -15,7 +21,6 @@ generator's return value).
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
@@ -24,64 +29,16 @@ from torch import nn
 
 from clipsketch.core.backbones import Taps
 from clipsketch.core.cuda_graphs import StepPasses
-from clipsketch.core.losses import LossConfig, LossTerms, augment_pairs, paired_augmentation, sketch_loss
+from clipsketch.core.losses import LossTerms, augment_pairs, paired_augmentation, sketch_loss
+from clipsketch.core.options import LossConfig
 from clipsketch.core.raster import rasterize_strokes
+from clipsketch.core.schedules import OptimizerConfig
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.view_bank import ViewBank, seeded_draws
 
 
 class SketchCancelled(Exception):
     """The caller cancelled the sketch between two steps."""
-
-
-@dataclass(frozen=True)
-class OptimizerConfig:
-    """Adam on the control points (pixels) for at most ``iterations`` steps. The learning rate rises linearly
-    over ``warmup`` steps to ``learning_rate`` and then stays there (``final_learning_rate`` None, CLIPasso's) or
-    follows a cosine down to ``final_learning_rate`` at the last step. Every ``eval_every`` steps each seed's
-    unaugmented loss is evaluated; a seed stops on its own after ``patience`` evaluations within ``tolerance`` of
-    its best since its last improvement (CLIPasso's rule, per seed; see :meth:`SeedTracker.record`). ``narrow_after``: from that step on only
-    the seed with the lowest evaluation loss goes on (None: all go on). ``seeds_per_pass`` bounds the memory of a
-    step."""
-
-    iterations: int = 2000
-    learning_rate: float = 1.0
-    final_learning_rate: float | None = None
-    warmup: int = 0
-    eval_every: int = 10
-    tolerance: float = 1e-5
-    patience: int = 2
-    narrow_after: int | None = None
-    augment_from: int = 0
-    """Steps before this one compare the unaugmented views alone (a third of the backbone's work with one augmented
-    view); from it on, every step adds the loss's augmented views."""
-    seeds_per_pass: int | None = None
-    """Seeds per backbone pass (None: all); fewer hold less memory at the same results."""
-    bounds: tuple[float, float, float, float] | None = None
-    """``(left, top, right, bottom)`` canvas pixels that hold every free control point (the photo inside its frame):
-    points are projected into it after every step, so each Bézier stays inside (convex hull). None: no bound."""
-    frozen: tuple[bool, ...] | None = None
-    """Per stroke: True keeps it exactly where it starts (no gradient, no step, no projection). None: all move."""
-
-    def __post_init__(self) -> None:
-        if self.iterations <= 0:
-            raise ValueError(f"iterations must be > 0, got {self.iterations}")
-        if not self.learning_rate > 0 or self.eval_every <= 0:
-            raise ValueError("learning_rate and eval_every must be > 0")
-        if self.final_learning_rate is not None and not 0 <= self.final_learning_rate <= self.learning_rate:
-            raise ValueError("final_learning_rate must be within 0..learning_rate")
-        if self.warmup < 0 or self.augment_from < 0 or (self.narrow_after is not None and self.narrow_after < 0):
-            raise ValueError("warmup, augment_from and narrow_after must be >= 0")
-
-    def rate(self, step: int) -> float:
-        """The learning rate (pixels) of step ``step`` (0-based)."""
-        if step < self.warmup:
-            return self.learning_rate * (step + 1) / (self.warmup + 1)
-        if self.final_learning_rate is None:
-            return self.learning_rate
-        progress = (step - self.warmup) / max(1, self.iterations - 1 - self.warmup)
-        cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-        return self.final_learning_rate + (self.learning_rate - self.final_learning_rate) * cosine
 
 
 @dataclass
@@ -148,105 +105,68 @@ class SeedTracker:
         return int(torch.argmin(self.best_loss))
 
 
-def optimize_strokes(
-    start: Strokes,
-    photo: torch.Tensor,
-    photo_taps: Taps,
-    backbone: nn.Module,
-    loss_config: LossConfig,
-    config: OptimizerConfig,
-    autocast: Callable[[], contextlib.AbstractContextManager],
-    cancel: Callable[[], bool] = lambda: False,
-    augmentation_seed: int = 0,
-    evaluation_taps: Taps | None = None,
-    finish: Callable[[], bool] = lambda: False,
-    cuda_graphs: bool = True,
-    view_bank: ViewBank | None = None,
-) -> Generator[Step, None, SeedTracker]:
-    """Optimise ``start`` (``K`` seeds × ``N`` strokes) towards ``photo [1, 3, S, S]`` whose unaugmented taps
-    are ``photo_taps``. Yields a :class:`Step` per iteration; returns the :class:`SeedTracker` (best strokes and
-    losses per seed), e.g. ``tracker = yield from optimize_strokes(...)``.
+@dataclass(frozen=True)
+class Target:
+    """What the sketches are matched with: ``photo [1, 3, S, S]`` 0..1 and its unaugmented ``taps`` through the
+    frozen ``backbone``, under the ``loss``. ``evaluation_taps``: the photo's taps in fp32; given, the evaluation
+    loss that picks the best strokes is an fp32 pass of the unaugmented sketches (None: taken from the training
+    pass, right when that runs in fp32). ``view_bank``: augmentations drawn in advance with the photo's taps
+    (:mod:`.view_bank`), replayed in an order shuffled by ``augmentation_seed`` (without one, the augmentations
+    are drawn afresh every step from that seed)."""
 
-    ``evaluation_taps``: the photo's taps in fp32; given, the evaluation loss is computed by an fp32 pass of the
-    unaugmented sketches (None: taken from the training pass, right when that runs in fp32). ``finish()`` true
-    between two steps ends the optimisation with the best strokes so far (a result, not an error).
-    ``cuda_graphs``: on a CUDA device, replay the backbone's passes from CUDA graphs (:mod:`.cuda_graphs`).
-    ``view_bank``: augmentations drawn in advance with the photo's taps (:mod:`.view_bank`); each step replays one
-    of its draws, in an order shuffled by ``augmentation_seed``, instead of drawing afresh.
+    photo: torch.Tensor
+    taps: Taps
+    backbone: nn.Module
+    loss: LossConfig
+    evaluation_taps: Taps | None = None
+    view_bank: ViewBank | None = None
+    augmentation_seed: int = 0
+
+
+@dataclass(frozen=True)
+class Controls:
+    """How a run is steered from outside: ``autocast()`` the context of the backbone's passes (bf16 or none);
+    ``cancel()`` true between two steps aborts (:class:`SketchCancelled`), ``finish()`` true ends it with the best
+    strokes so far (a result, not an error); ``cuda_graphs``: on a CUDA device, replay the backbone's passes from
+    CUDA graphs (:mod:`.cuda_graphs`)."""
+
+    autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    cancel: Callable[[], bool] = lambda: False
+    finish: Callable[[], bool] = lambda: False
+    cuda_graphs: bool = True
+
+
+def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
+                     controls: Controls = Controls()) -> Generator[Step, None, SeedTracker]:
+    """Optimise ``start`` (``K`` seeds × ``N`` strokes, canvas pixels) towards ``target`` under ``config``.
+    Yields a :class:`Step` per iteration; returns the :class:`SeedTracker` (best strokes and losses per seed),
+    e.g. ``tracker = yield from optimize_strokes(...)``.
 
     Raises:
-        SketchCancelled: ``cancel()`` returned True between two steps.
+        SketchCancelled: ``controls.cancel()`` returned True between two steps.
     """
-    seeds_total = start.batch_size
-    running = torch.arange(seeds_total)  # the seeds still optimised, as rows of ``points``
-    frozen = None
-    if config.frozen is not None and any(config.frozen):
-        if len(config.frozen) != start.num_strokes:
-            raise ValueError(f"frozen has {len(config.frozen)} flags for {start.num_strokes} strokes")
-        frozen = torch.tensor(config.frozen, device=start.points.device)
-        kept = start.points.detach()[:1, frozen].clone()
+    running = torch.arange(start.batch_size)  # the seeds still optimised, as rows of ``points``
+    frozen, kept = _frozen_strokes(start, config.frozen)
     points = _parameter(start.points, frozen)
     widths, colors = start.widths.detach(), start.colors.detach()
     optimizer = torch.optim.Adam([points], lr=config.rate(0))
-    augmentation = paired_augmentation(loss_config, start.canvas_size)
     tracker = SeedTracker.start(start.points.detach().cpu())
-    passes = StepPasses(backbone, loss_config, autocast, cuda_graphs)
-    views = loss_config.augmentations + 1
-    generator = torch.Generator().manual_seed(augmentation_seed)
-    generator_state = generator.get_state()
-    if view_bank is not None:
-        if view_bank.views != views - 1:
-            raise ValueError(f"the view bank holds {view_bank.views} augmented views a draw, the loss asks for "
-                             f"{views - 1}")
-        rounds = -(-config.iterations // len(view_bank))
-        bank_order = torch.cat([torch.randperm(len(view_bank), generator=generator) for _ in range(rounds)]).tolist()
+    passes = StepPasses(target.backbone, target.loss, controls.autocast, controls.cuda_graphs)
+    views = _StepViews(target, config, start.canvas_size, passes)
     for iteration in range(config.iterations):
-        if cancel():
+        if controls.cancel():
             raise SketchCancelled()
         strokes = Strokes(points, widths[running.to(widths.device)], colors[running.to(colors.device)],
                           start.canvas_size)
-        sketches = rasterize_strokes(strokes).rgb
-        if iteration < config.augment_from or views == 1:
-            step_views, sketch_views, augmented = 1, sketches[:, None], None
-        elif view_bank is None:
-            with seeded_draws(generator_state) as current:
-                photo_views, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
-                generator_state = current()
-            step_views, augmented = views, passes.photo_taps(photo_views[1:])
-        else:  # the sketches get the parameters the banked photo views were made with
-            draw = bank_order[iteration]
-            with seeded_draws(view_bank.states[draw]):
-                _, sketch_views = augment_pairs(photo, sketches, augmentation, views - 1)
-            step_views, augmented = views, view_bank.photo_taps(draw)
-        photo_all = _join_taps(photo_taps, augmented)
+        sketch_views, photo_taps = views.of(iteration, rasterize_strokes(strokes).rgb)
         optimizer.zero_grad(set_to_none=True)
-        # Seeds are independent (each loss depends on its own strokes only), so the backbone can take them a
-        # few at a time: gradients add up in the points, and only one group's activations are held at once.
-        chunks = []
-        count = len(running)
-        group = config.seeds_per_pass or count
-        for first in range(0, count, group):
-            chunk = sketch_views[first : first + group]
-            chunks.append(passes.loss(chunk.reshape(chunk.shape[0] * step_views, *chunk.shape[2:]), photo_all,
-                                      chunk.shape[0]))
-            chunks[-1].total.sum().backward(retain_graph=first + group < count)
-        terms = LossTerms(*(torch.cat([getattr(c, name).detach() for c in chunks]) for name in
-                            ("geometric", "semantic", "total", "evaluation")))
+        terms = _loss_and_gradients(passes, sketch_views, photo_taps, config.seeds_per_pass)
 
-        last = iteration == config.iterations - 1
-        done = last or finish()
-        stop = torch.zeros(count, dtype=torch.bool)
+        done = iteration == config.iterations - 1 or controls.finish()
+        stop = torch.zeros(len(running), dtype=torch.bool)
         if iteration % config.eval_every == 0 or done:
-            evaluation = terms.evaluation
-            if evaluation_taps is not None:
-                evaluation = _evaluate(sketch_views[:, 0], evaluation_taps, backbone, loss_config)
-            stop = tracker.record(iteration, running, evaluation, points, config)
-            if config.narrow_after is not None and iteration >= config.narrow_after and count > 1:
-                best = int(torch.argmin(tracker.best_loss[running]))
-                stop = torch.ones(count, dtype=torch.bool)
-                stop[best] = bool(tracker.stalls[running[best]] >= config.patience)
-            for seed in running[stop].tolist():
-                tracker.stopped[seed] = iteration + 1
+            evaluation = terms.evaluation if target.evaluation_taps is None else _evaluate(sketch_views[:, 0], target)
+            stop = _seeds_to_stop(tracker, iteration, running, evaluation, points, config)
             done = done or bool(stop.all())
         winner = tracker.winner
         yield Step(
@@ -259,7 +179,7 @@ def optimize_strokes(
             best_seed=winner,
             best=Strokes(tracker.best_points[winner : winner + 1].clone(), widths[:1].cpu(), colors[:1].cpu(),
                          start.canvas_size),
-            running=count,
+            running=len(running),
             finished=done,
         )
         if done:
@@ -279,6 +199,87 @@ def optimize_strokes(
         if tracker.stopped[seed] < 0:
             tracker.stopped[seed] = iteration + 1
     return tracker
+
+
+class _StepViews:
+    """The views each step compares: the unaugmented pair alone before ``augment_from`` (or when the loss has no
+    augmentations), then the loss's augmented views as well, drawn afresh from a seeded generator or replayed from
+    the target's view bank (the sketches get the parameters the banked photo views were made with)."""
+
+    def __init__(self, target: Target, config: OptimizerConfig, canvas_size: int, passes: StepPasses):
+        self.target, self.passes, self.augment_from = target, passes, config.augment_from
+        self.augmented = target.loss.augmentations
+        self.augmentation = paired_augmentation(target.loss, canvas_size)
+        generator = torch.Generator().manual_seed(target.augmentation_seed)
+        self.generator_state = generator.get_state()
+        bank = target.view_bank
+        if bank is not None:
+            if bank.views != self.augmented:
+                raise ValueError(f"the view bank holds {bank.views} augmented views a draw, the loss asks for "
+                                 f"{self.augmented}")
+            rounds = -(-config.iterations // len(bank))
+            self.order = torch.cat([torch.randperm(len(bank), generator=generator) for _ in range(rounds)]).tolist()
+
+    def of(self, iteration: int, sketches: torch.Tensor) -> tuple[torch.Tensor, Taps]:
+        """``sketch_views [K, V, 3, S, S]`` of step ``iteration``'s ``sketches [K, 3, S, S]`` (view 0 unaugmented)
+        and the photo's taps of the same ``V`` views."""
+        target = self.target
+        if iteration < self.augment_from or self.augmented == 0:
+            return sketches[:, None], target.taps
+        if target.view_bank is None:
+            with seeded_draws(self.generator_state) as current:
+                photo_views, sketch_views = augment_pairs(target.photo, sketches, self.augmentation, self.augmented)
+                self.generator_state = current()
+            augmented = self.passes.photo_taps(photo_views[1:])
+        else:
+            draw = self.order[iteration]
+            with seeded_draws(target.view_bank.states[draw]):
+                _, sketch_views = augment_pairs(target.photo, sketches, self.augmentation, self.augmented)
+            augmented = target.view_bank.photo_taps(draw)
+        return sketch_views, _join_taps(target.taps, augmented)
+
+
+def _loss_and_gradients(passes: StepPasses, sketch_views: torch.Tensor, photo_taps: Taps,
+                        seeds_per_pass: int | None) -> LossTerms:
+    """The loss terms ``[K]`` of ``sketch_views [K, V, 3, S, S]``, their gradients added into the strokes' points.
+    Seeds are independent (each loss depends on its own strokes only), so the backbone can take them a few at a
+    time: gradients add up in the points, and only one group's activations are held at once."""
+    count, step_views = sketch_views.shape[:2]
+    group = seeds_per_pass or count
+    chunks = []
+    for first in range(0, count, group):
+        chunk = sketch_views[first : first + group]
+        chunks.append(passes.loss(chunk.reshape(chunk.shape[0] * step_views, *chunk.shape[2:]), photo_taps,
+                                  chunk.shape[0]))
+        chunks[-1].total.sum().backward(retain_graph=first + group < count)
+    return LossTerms(*(torch.cat([getattr(c, name).detach() for c in chunks]) for name in
+                       ("geometric", "semantic", "total", "evaluation")))
+
+
+def _seeds_to_stop(tracker: SeedTracker, iteration: int, running: torch.Tensor, evaluation: torch.Tensor,
+                   points: torch.Tensor, config: OptimizerConfig) -> torch.Tensor:
+    """Record the ``running`` seeds' ``evaluation [k]``; which of them stop now (``[k]`` bool): those that have
+    converged (the stop rule, :meth:`SeedTracker.record`) and, from ``narrow_after`` on, every seed but the best
+    (successive halving)."""
+    stop = tracker.record(iteration, running, evaluation, points, config)
+    count = len(running)
+    if config.narrow_after is not None and iteration >= config.narrow_after and count > 1:
+        best = int(torch.argmin(tracker.best_loss[running]))
+        stop = torch.ones(count, dtype=torch.bool)
+        stop[best] = bool(tracker.stalls[running[best]] >= config.patience)
+    for seed in running[stop].tolist():
+        tracker.stopped[seed] = iteration + 1
+    return stop
+
+
+def _frozen_strokes(start: Strokes, flags: tuple[bool, ...] | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The locked strokes as a mask ``[N]`` and their points ``[1, n, 4, 2]`` (None, None: all move)."""
+    if flags is None or not any(flags):
+        return None, None
+    if len(flags) != start.num_strokes:
+        raise ValueError(f"frozen has {len(flags)} flags for {start.num_strokes} strokes")
+    frozen = torch.tensor(flags, device=start.points.device)
+    return frozen, start.points.detach()[:1, frozen].clone()
 
 
 def _parameter(points: torch.Tensor, frozen: torch.Tensor | None) -> torch.Tensor:
@@ -304,11 +305,11 @@ def _keep_rows(points: torch.Tensor, optimizer: torch.optim.Adam, keep: torch.Te
     return kept, narrowed
 
 
-def _evaluate(sketches: torch.Tensor, photo_taps: Taps, backbone: nn.Module, loss_config: LossConfig) -> torch.Tensor:
+def _evaluate(sketches: torch.Tensor, target: Target) -> torch.Tensor:
     """The unaugmented loss ``[K]`` of ``sketches [K, 3, S, S]`` against the photo's fp32 taps, in fp32."""
     with torch.no_grad():
-        taps = backbone(sketches.detach().float())
-        return sketch_loss(taps, photo_taps, sketches.shape[0], loss_config).evaluation
+        taps = target.backbone(sketches.detach().float())
+        return sketch_loss(taps, target.evaluation_taps, sketches.shape[0], target.loss).evaluation
 
 
 def clamp_points(points: torch.Tensor, bounds: tuple[float, float, float, float]) -> torch.Tensor:

@@ -18,11 +18,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clipsketch.core.frame import Frame
-
-MAX_PHOTO_PIXELS = 50_000_000
-"""Largest photo accepted (width × height); bigger ones are refused before they are decoded."""
-
-MAX_PHOTO_BYTES = 100 * 2**20
+from clipsketch.core.limits import MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS
 
 
 class PhotoError(ValueError):

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import torch
 
-from clipsketch.core.strokes import Strokes, check_strokes
+from clipsketch.core.strokes import Strokes, check_stroke_shapes, check_stroke_values
 
 DEFAULT_SEGMENT_LENGTH = 4.0
 """Longest flattening segment in pixels: the chord of a curve of radius r px deviates by at most 2 / r px."""
@@ -46,11 +46,10 @@ def rasterize_strokes(
     background: tuple[float, float, float] = (1.0, 1.0, 1.0),
     segment_length: float = DEFAULT_SEGMENT_LENGTH,
 ) -> Raster:
-    """Rasterize :class:`Strokes` onto their square canvas (``canvas_size`` pixels a side)."""
-    return rasterize(
-        strokes.points, strokes.widths, strokes.colors, (strokes.canvas_size, strokes.canvas_size),
-        background, segment_length,
-    )
+    """Rasterize :class:`Strokes` onto their square canvas (``canvas_size`` pixels a side). Their shapes were
+    checked when they were made; their values are not read here (no device sync in the optimisation's step)."""
+    size = (strokes.canvas_size, strokes.canvas_size)
+    return _rasterize(strokes.points, strokes.widths, strokes.colors, size, background, segment_length)
 
 
 def rasterize(
@@ -77,7 +76,14 @@ def rasterize(
     Raises:
         ValueError: malformed shapes, NaN/inf values, negative widths, colors outside 0..1, or an empty size.
     """
-    check_strokes(points, widths, colors)
+    check_stroke_shapes(points, widths, colors)
+    check_stroke_values(points, widths, colors)
+    return _rasterize(points, widths, colors, size, background, segment_length)
+
+
+def _rasterize(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor, size: tuple[int, int],
+               background: tuple[float, float, float], segment_length: float) -> Raster:
+    """:func:`rasterize` without its checks of the strokes."""
     height, width = (int(size[0]), int(size[1]))
     if height <= 0 or width <= 0:
         raise ValueError(f"image size must be positive, got {height}x{width}")

@@ -1,5 +1,5 @@
-"""Named optimisation schedules: how many steps, seeds and augmented views a sketch gets, and its learning rate
-(no torch: cheap to import, like :mod:`~clipsketch.core.limits`).
+"""Named optimisation schedules: how many steps, seeds and augmented views a sketch gets, and its learning rate,
+and the :class:`OptimizerConfig` a schedule comes to for one run (no torch: cheap to import).
 
 - ``reference``: CLIPasso's schedule exactly: Adam at a constant 1.0 pixel, 2000 steps, 3 seeds each stopping
   on its own when its evaluation loss has converged (two evaluations within 1e-5 of its best since it last
@@ -20,7 +20,58 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """Adam on the control points (pixels) for at most ``iterations`` steps. The learning rate rises linearly
+    over ``warmup`` steps to ``learning_rate`` and then stays there (``final_learning_rate`` None, CLIPasso's) or
+    follows a cosine down to ``final_learning_rate`` at the last step. Every ``eval_every`` steps each seed's
+    unaugmented loss is evaluated; a seed stops on its own after ``patience`` evaluations within ``tolerance`` of
+    its best since its last improvement (CLIPasso's rule, per seed; see
+    :meth:`~clipsketch.core.optimize.SeedTracker.record`). ``narrow_after``: from that step on only the seed with
+    the lowest evaluation loss goes on (None: all go on). ``seeds_per_pass`` bounds the memory of a step."""
+
+    iterations: int = 2000
+    learning_rate: float = 1.0
+    final_learning_rate: float | None = None
+    warmup: int = 0
+    eval_every: int = 10
+    tolerance: float = 1e-5
+    patience: int = 2
+    narrow_after: int | None = None
+    augment_from: int = 0
+    """Steps before this one compare the unaugmented views alone (a third of the backbone's work with one augmented
+    view); from it on, every step adds the loss's augmented views."""
+    seeds_per_pass: int | None = None
+    """Seeds per backbone pass (None: all); fewer hold less memory at the same results."""
+    bounds: tuple[float, float, float, float] | None = None
+    """``(left, top, right, bottom)`` canvas pixels that hold every free control point (the photo inside its frame):
+    points are projected into it after every step, so each Bézier stays inside (convex hull). None: no bound."""
+    frozen: tuple[bool, ...] | None = None
+    """Per stroke: True keeps it exactly where it starts (no gradient, no step, no projection). None: all move."""
+
+    def __post_init__(self) -> None:
+        if self.iterations <= 0:
+            raise ValueError(f"iterations must be > 0, got {self.iterations}")
+        if not self.learning_rate > 0 or self.eval_every <= 0:
+            raise ValueError("learning_rate and eval_every must be > 0")
+        if self.final_learning_rate is not None and not 0 <= self.final_learning_rate <= self.learning_rate:
+            raise ValueError("final_learning_rate must be within 0..learning_rate")
+        if self.warmup < 0 or self.augment_from < 0 or (self.narrow_after is not None and self.narrow_after < 0):
+            raise ValueError("warmup, augment_from and narrow_after must be >= 0")
+
+    def rate(self, step: int) -> float:
+        """The learning rate (pixels) of step ``step`` (0-based)."""
+        if step < self.warmup:
+            return self.learning_rate * (step + 1) / (self.warmup + 1)
+        if self.final_learning_rate is None:
+            return self.learning_rate
+        progress = (step - self.warmup) / max(1, self.iterations - 1 - self.warmup)
+        cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+        return self.final_learning_rate + (self.learning_rate - self.final_learning_rate) * cosine
 
 
 @dataclass(frozen=True)
@@ -52,13 +103,15 @@ class Schedule:
         """The settings a run on a ``device_type`` device (``"cpu"``, ``"cuda"``, …) uses."""
         return self.on_cuda if device_type == "cuda" and self.on_cuda is not None else self
 
-    def augment_from(self, iterations: int) -> int:
-        """The first step that adds the augmented views, for a run of ``iterations`` steps."""
-        return int(self.augment_at * iterations)
-
-    def narrow_after(self, iterations: int) -> int | None:
-        """The step after which only the best seed goes on, for a run of ``iterations`` steps."""
-        return None if self.narrow_at is None else int(self.narrow_at * iterations)
+    def optimizer(self, iterations: int, seeds: int) -> OptimizerConfig:
+        """The optimizer's settings for a run of ``iterations`` steps from ``seeds`` random starts: the step after
+        which only the best seed goes on, and the first step that adds the augmented views (at once for a
+        single seed: there is none to choose between)."""
+        return OptimizerConfig(iterations=iterations, learning_rate=self.learning_rate,
+                               final_learning_rate=self.final_learning_rate, warmup=self.warmup,
+                               narrow_after=None if self.narrow_at is None else int(self.narrow_at * iterations),
+                               augment_from=int(self.augment_at * iterations) if seeds > 1 else 0,
+                               tolerance=self.tolerance)
 
 
 _FAST_ON_CPU = Schedule("fast", iterations=300, seeds=3, learning_rate=4.0, final_learning_rate=0.05, warmup=10,

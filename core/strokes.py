@@ -6,7 +6,9 @@ Shapes and units (canvas pixels, origin at the top-left corner, y down):
 - ``widths``  ``[B, N]`` full stroke width in canvas pixels;
 - ``colors``  ``[B, N, 4]`` straight (not premultiplied) RGBA in 0..1.
 
-Stroke ``n`` is drawn after stroke ``n - 1`` (later strokes lie on top).
+Stroke ``n`` is drawn after stroke ``n - 1`` (later strokes lie on top). Building :class:`Strokes` checks shapes
+only (cheap, no device sync: it happens every step); values are checked by :func:`check_stroke_values` where data
+enters (an SVG read, the raw :func:`~clipsketch.core.raster.rasterize`).
 """
 
 from __future__ import annotations
@@ -15,16 +17,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-DEFAULT_CANVAS_SIZE = 224
-"""Side of the square working canvas in pixels (CLIP's input size)."""
-
-REFERENCE_WIDTH = 3.0
-"""Full stroke width in pixels on the 224 px canvas, as CLIPasso draws."""
-
-
-def default_width(canvas_size: int) -> float:
-    """Default full stroke width (pixels) for a canvas of ``canvas_size`` pixels: 3 px per 224 px."""
-    return REFERENCE_WIDTH * canvas_size / DEFAULT_CANVAS_SIZE
+from clipsketch.core.options import DEFAULT_CANVAS_SIZE, default_width
 
 
 @dataclass(frozen=True)
@@ -37,7 +30,7 @@ class Strokes:
     canvas_size: int = DEFAULT_CANVAS_SIZE
 
     def __post_init__(self) -> None:
-        check_strokes(self.points, self.widths, self.colors)
+        check_stroke_shapes(self.points, self.widths, self.colors)
         if int(self.canvas_size) <= 0:
             raise ValueError(f"canvas_size must be a positive number of pixels, got {self.canvas_size}")
 
@@ -99,12 +92,9 @@ class Strokes:
         )
 
 
-def check_strokes(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor) -> None:
-    """Raise ``ValueError`` naming the problem when the stroke tensors are malformed.
-
-    Checks shapes (``[B, N, 4, 2]``, ``[B, N]``, ``[B, N, 4]``), floating dtypes, one device, finite values,
-    widths ``>= 0`` and colors within 0..1.
-    """
+def check_stroke_shapes(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming the problem when the stroke tensors' shapes (``[B, N, 4, 2]``, ``[B, N]``,
+    ``[B, N, 4]``), dtypes (floating) or devices (one) are wrong. Reads no values: no device sync."""
     if points.dim() != 4 or points.shape[-2:] != (4, 2):
         raise ValueError(f"points must have shape [B, N, 4, 2], got {list(points.shape)}")
     batch, count = points.shape[:2]
@@ -117,6 +107,12 @@ def check_strokes(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tens
             raise ValueError(f"{name} must be a floating-point tensor, got {tensor.dtype}")
         if tensor.device != points.device:
             raise ValueError(f"{name} is on {tensor.device} but points are on {points.device}")
+
+
+def check_stroke_values(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming the problem unless every value is finite, widths ``>= 0`` and colors within
+    0..1 (reads the values: a device sync on a GPU)."""
+    for name, tensor in (("points", points), ("widths", widths), ("colors", colors)):
         if tensor.numel() and not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"{name} contain NaN or infinite values")
     if widths.numel() and bool((widths < 0).any()):

@@ -23,7 +23,7 @@ from lxml import etree
 from PIL import ImageColor
 
 from clipsketch.core.frame import Frame
-from clipsketch.core.strokes import Strokes
+from clipsketch.core.strokes import Strokes, check_stroke_values
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CLIPSKETCH_NS = "urn:clipsketch:sketch:1"
@@ -113,7 +113,7 @@ def stroke_paths(strokes: Strokes, frame: Frame, index: int = 0, decimals: int =
     """The strokes of sketch ``index`` in ``frame``'s target coordinates: what an SVG document and the server's
     messages both carry."""
     points = frame.to_target(strokes.points[index].detach().double().cpu()).tolist()
-    widths = (strokes.widths[index].detach().double().cpu() * frame.scale).tolist()
+    widths = frame.to_target_width(strokes.widths[index].detach().double().cpu()).tolist()
     colors = strokes.colors[index].detach().double().cpu().tolist()
     return [StrokePath(path_data([v for point in control for v in point], decimals), width, hex_color(color[:3]),
                        color[3]) for control, width, color in zip(points, widths, colors)]
@@ -179,10 +179,14 @@ def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> Imported
     points = frame.to_canvas(target).float().unsqueeze(0)
     strokes = Strokes(
         points,
-        torch.tensor(widths, dtype=torch.float32).unsqueeze(0) / frame.scale,
+        frame.to_canvas_width(torch.tensor(widths, dtype=torch.float32).unsqueeze(0)),
         torch.tensor(colors, dtype=torch.float32).unsqueeze(0),
         frame.canvas_size,
     )
+    try:
+        check_stroke_values(strokes.points, strokes.widths, strokes.colors)
+    except ValueError as error:
+        raise SvgError(f"the SVG's strokes cannot be drawn: {error}") from None
     return ImportedSketch(strokes, frame, metadata)
 
 

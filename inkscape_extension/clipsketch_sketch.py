@@ -34,8 +34,9 @@ class Sketch(inkex.EffectExtension):
         pars.add_argument("--tab", default="options")
         pars.add_argument("--total_strokes", type=int, default=16, help="Refine: strokes in all, the selected ones too")
         pars.add_argument("--keep_fixed", type=inkex.Boolean, default=True, help="Refine: keep my strokes fixed")
-        pars.add_argument("--strokes", default="4,8,16,32", help="stroke counts, e.g. 4,8,16,32")
-        pars.add_argument("--schedule", default="fast", help="fast or reference (CLIPasso's own)")
+        # the dialog's defaults are the .inx files'; left out, the server's own (GetInfo) apply
+        pars.add_argument("--strokes", default="", help="stroke counts, e.g. 4,8,16,32 (none: the server's)")
+        pars.add_argument("--schedule", default="", help="fast or reference (CLIPasso's own); none: the server's")
         pars.add_argument("--iterations", type=int, default=0, help="0: the schedule's")
         pars.add_argument("--seeds", type=int, default=0, help="0: the schedule's")
         pars.add_argument("--mask", type=inkex.Boolean, default=True)

@@ -14,19 +14,16 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from pathlib import Path
 
 import grpc
 import inkex
 
-from clipsketch.client import ServerError, SketchClient, is_loopback
+from clipsketch.addresses import AddressError, is_loopback, read_token_file, split_address
+from clipsketch.client import ServerError, SketchClient
+from clipsketch.inkscape_extension.errors import SketchCancelledByUser
 from clipsketch.inkscape_extension.local_server import LocalServerFailed, start_local_server
 from clipsketch.inkscape_extension.pictures import PictureUnavailable, image_href, picture_size, read_picture
 from clipsketch.inkscape_extension.placement import composed_transform, photo_scale, photo_to_document, place_path
-
-
-class SketchCancelledByUser(Exception):
-    pass
 
 
 def sketch_selection(extension: inkex.EffectExtension) -> None:
@@ -50,7 +47,7 @@ class SelectionSketcher:
                         os.getcwd()]
 
     def effect(self) -> None:
-        counts = parse_counts(self.options.strokes)
+        counts = parse_counts(self.options.strokes)  # empty: the server's default counts
         if not self.svg.selection:
             raise inkex.AbortExtension("Nothing is selected: select one or more images (raster pictures) first.")
         images = [element for element in self.svg.selection.values() if isinstance(element, inkex.Image)]
@@ -58,6 +55,7 @@ class SelectionSketcher:
             raise inkex.AbortExtension("The selection holds no image: select a raster picture (an <image>).")
         photos = [(image, self.photo_bytes(image)) for image in images]  # every picture read before any work
         client = self.connect()
+        counts = counts or list(client.info().defaults.strokes)
         try:
             for image, photo in photos:
                 self.sketch_image(client, image, photo, counts)
@@ -110,7 +108,11 @@ class SelectionSketcher:
     def connect(self) -> SketchClient:
         """A client of a serving server; starts a local one if allowed and nothing listens."""
         address = self.options.server.strip()
-        host, port = split_address(address)
+        try:
+            host, port = split_address(address)
+        except AddressError as error:
+            message = str(error)
+            raise inkex.AbortExtension(f"{message[0].upper()}{message[1:]}.") from None
         local = is_loopback(address)
         if not local:
             try:
@@ -139,7 +141,9 @@ class SelectionSketcher:
         if not name:
             return None
         try:
-            return Path(name).expanduser().read_text(encoding="utf-8").strip() or None
+            return read_token_file(name)
+        except ValueError:
+            return None
         except OSError as error:
             raise inkex.AbortExtension(f"Cannot read the token file {name} ({error.strerror}).") from None
 
@@ -207,7 +211,7 @@ def start_strokes_from_paths(paths: list[inkex.PathElement], photo_size: tuple[i
     import svgpathtools
 
     from clipsketch.client import start_strokes
-    from clipsketch.core.sketch import StartStrokes
+    from clipsketch.core.options import StartStrokes
     from clipsketch.core.svg import SvgError, hex_color
 
     to_photo = -photo_to_doc
@@ -241,14 +245,6 @@ def image_name(image: inkex.Image) -> str:
     return (image.label or "").strip() or image.get_id()
 
 
-def split_address(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise inkex.AbortExtension(f"The server address {address!r} is not host:port (e.g. 127.0.0.1:50051).")
-    return host, int(port)
-
-
 def connection_problem(address: str, error: ServerError, local: bool) -> str:
     """What to tell the user when the server at ``address`` did not answer ``GetInfo`` with ``error``."""
     if error.code == grpc.StatusCode.UNAUTHENTICATED:
@@ -264,19 +260,18 @@ def connection_problem(address: str, error: ServerError, local: bool) -> str:
         return (f"No clipsketch server runs at {address} on this computer ({why}). Tick 'Start a local server if "
                 f"none is running' on the Server tab, or start one with `clipsketch serve --listen {address}` (or "
                 "`clipsketch service install`).")
-    host, port = address.rsplit(":", 1)
+    host, port = split_address(address)
     return (f"The clipsketch server at {address} does not answer ({why}). Check that `clipsketch serve --listen "
-            f"0.0.0.0:{port} --token-file FILE` runs on {host.strip('[]')}, that the address and port are right, "
+            f"0.0.0.0:{port} --token-file FILE` runs on {host}, that the address and port are right, "
             "and that no firewall blocks the port. (A local server can only be started on this computer.)")
 
 
 def parse_counts(text: str) -> list[int]:
+    """The stroke counts in ``text`` (``4,8,16,32``, ``4 8``, ``4/8``); none: the server's defaults."""
     try:
         counts = [int(word) for word in text.replace(",", " ").replace("/", " ").split()]
     except ValueError:
         raise inkex.AbortExtension(f"Stroke counts must be whole numbers like 4,8,16,32; got {text!r}.") from None
-    if not counts:
-        raise inkex.AbortExtension("Give at least one stroke count, e.g. 16.")
     return counts
 
 

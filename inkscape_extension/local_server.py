@@ -19,6 +19,7 @@ from pathlib import Path
 
 import grpc
 
+from clipsketch.addresses import split_address
 from clipsketch.client import ServerError, SketchClient
 from clipsketch.server.service import serve_command, serve_environment
 
@@ -66,9 +67,8 @@ def start_local_server(client: SketchClient, address: str, timeout: float = STAR
 def _listening(address: str) -> bool:
     """Whether something accepts TCP connections at ``address`` (host:port). The kernel completes the connection
     even while the listening process is too busy to run, so a loaded server still counts."""
-    host, _, port = address.rpartition(":")
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=2.0):
+        with socket.create_connection(split_address(address), timeout=2.0):
             return True
     except OSError:
         return False

@@ -20,6 +20,8 @@ from tkinter import ttk
 
 from PIL import Image, ImageOps
 
+from clipsketch.inkscape_extension.errors import SketchCancelledByUser
+
 PREVIEW_SIZE = 240
 FADE = 0.35  # how much of the photo shows under the preview strokes (0: none, 1: all)
 _END = object()
@@ -66,8 +68,6 @@ class ProgressWindow:
     def run(self, events, client, request_id: str) -> list:
         """Read ``events`` until they end, showing progress; returns them (after Use this: up to the job's early
         end). Raises the stream's error, or ``SketchCancelledByUser`` after Cancel."""
-        from clipsketch.inkscape_extension.effect import SketchCancelledByUser
-
         self._cancel_job = lambda: client.cancel(request_id)
         self._finish_job = lambda: client.finish(request_id)
         threading.Thread(target=self._read, args=(events,), daemon=True).start()

@@ -21,16 +21,17 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
-from clipsketch.client import is_loopback
-from clipsketch.core.sketch import Engine
-from clipsketch.proto import sketch_pb2, sketch_pb2_grpc
-from clipsketch.server.jobs import JobQueue
+from clipsketch.addresses import is_loopback, join_address, presents_token, read_token_file, split_address
+from clipsketch.core.engine import Engine
 from clipsketch.core.limits import Limits
-from clipsketch.server.servicer import ModelHolder, ResultCache, SketchServicer
+from clipsketch.proto import sketch_pb2, sketch_pb2_grpc
+from clipsketch.server.cache import ResultCache
+from clipsketch.server.jobs import JobQueue
+from clipsketch.server.models import ModelHolder
+from clipsketch.server.servicer import SketchServicer
 
 log = logging.getLogger("clipsketch.server")
 SERVICE_NAME = sketch_pb2.DESCRIPTOR.services_by_name["SketchService"].full_name
-TOKEN_HEADER = "authorization"
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
 
@@ -47,14 +48,13 @@ def check_security(listen: str, token: str | None, tls_cert: str | None, tls_key
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
-    """Refuses calls without ``authorization: Bearer <token>`` with UNAUTHENTICATED."""
+    """Refuses calls without ``authorization: Bearer <token>`` with UNAUTHENTICATED (compared in constant time)."""
 
     def __init__(self, token: str):
-        self._expected = f"Bearer {token}"
+        self._token = token
 
     def intercept_service(self, continuation, handler_call_details):
-        metadata = dict(handler_call_details.invocation_metadata or ())
-        if metadata.get(TOKEN_HEADER) == self._expected:
+        if presents_token(handler_call_details.invocation_metadata, self._token):
             return continuation(handler_call_details)
         handler = continuation(handler_call_details)
         if handler is None:
@@ -141,7 +141,8 @@ class SketchServer:
         if self.port == 0:
             raise OSError(f"cannot listen on {listen}: the port is in use (another clipsketch server?) or the "
                           "address is not this computer's")
-        self.address = f"{listen.rsplit(':', 1)[0]}:{self.port}"
+        host, _ = split_address(listen)
+        self.address = join_address(host, self.port)
 
     def _models_ready(self, ok: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -192,11 +193,7 @@ def serve(args) -> int:
     handler.setFormatter(JsonFormatter())
     logging.getLogger("clipsketch").addHandler(handler)
     logging.getLogger("clipsketch").setLevel(logging.INFO)
-    token = args.token
-    if args.token_file:
-        token = Path(args.token_file).read_text().strip()
-        if not token:
-            raise SecurityError(f"token file {args.token_file} is empty")
+    token = read_token_file(args.token_file) if args.token_file else args.token
 
     def load_engine() -> Engine:
         return Engine(backbone=args.backbone, device=args.device, precision=args.precision,

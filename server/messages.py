@@ -7,7 +7,7 @@ Coordinates and widths are photo pixels (the frame's target units); a preview go
 from __future__ import annotations
 
 from clipsketch.core.frame import Frame
-from clipsketch.core.sketch import CountDone, Event, Progress, Started
+from clipsketch.core.events import CountDone, Event, Progress, Started
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.svg import stroke_paths
 from clipsketch.proto import sketch_pb2 as pb

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from clipsketch.client import SketchClient
-from clipsketch.core.sketch import Engine
+from clipsketch.core.engine import Engine
 from clipsketch.server.app import SketchServer
 
 

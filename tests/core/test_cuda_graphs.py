@@ -10,7 +10,7 @@ import torch
 from clipsketch.core.backbones import BlurredTaps, ClipResNetTaps, OfflineTaps, create_clip_visual, create_offline_model
 from clipsketch.core.cuda_graphs import StepPasses
 from clipsketch.core.losses import LossConfig, paired_augmentation, sketch_loss
-from clipsketch.core.optimize import OptimizerConfig, optimize_strokes
+from clipsketch.core.optimize import Controls, OptimizerConfig, Target, optimize_strokes
 from clipsketch.core.photo import frame_photo, load_photo
 from clipsketch.core.strokes import Strokes, random_points
 from clipsketch.core.view_bank import draw_view_bank
@@ -114,8 +114,8 @@ def test_an_optimisation_with_graphs_follows_the_eager_one(fast_path):
                               contextlib.nullcontext)
     finals = {}
     for graphs in (False, True):
-        steps = optimize_strokes(start, canvas, photo_taps, backbone, loss_config, config,
-                                 contextlib.nullcontext, augmentation_seed=3, cuda_graphs=graphs, view_bank=bank)
+        steps = optimize_strokes(start, Target(canvas, photo_taps, backbone, loss_config, view_bank=bank,
+                                               augmentation_seed=3), config, Controls(cuda_graphs=graphs))
         finals[graphs] = [step.total for step in steps]
     assert len(finals[True]) == len(finals[False]) == 40
     # cuDNN's backward kernels are not bit-stable run to run (eager ones neither): the same trajectory within 1 %

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 import torch
 from lxml import etree
 from scipy.ndimage import distance_transform_edt
 
 from clipsketch.core.backbones import ClipResNetTaps, WeightsUnavailable, create_clip_visual
+from clipsketch.core.engine import Engine
+from clipsketch.core.events import Finished, Progress, Started
 from clipsketch.core.losses import LossConfig
-from clipsketch.core.optimize import OptimizerConfig, SeedTracker, SketchCancelled, clamp_points, optimize_strokes
+from clipsketch.core.optimize import (
+    OptimizerConfig,
+    SeedTracker,
+    SketchCancelled,
+    Target,
+    clamp_points,
+    optimize_strokes,
+)
+from clipsketch.core.options import SketchOptions
 from clipsketch.core.photo import frame_photo, load_photo
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.saliency import xdog_edges
-from clipsketch.core.sketch import Engine, Finished, Progress, SketchOptions, Started
 from clipsketch.core.strokes import Strokes, random_points
 
 
@@ -49,8 +56,7 @@ def tiny_problem(photo, seeds: int, strokes: int, seed: int):
 def test_optimisation_lowers_the_loss_and_draws_on_the_photos_edges(chelsea):
     backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=1, strokes=16, seed=0)
     config = OptimizerConfig(iterations=120, tolerance=0)  # no early stop: the tiny model's loss is tiny
-    steps, tracker = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
-                                                 contextlib.nullcontext))
+    steps, tracker = run_to_end(optimize_strokes(start, Target(canvas, photo_taps, backbone, LossConfig()), config))
     assert len(steps) == 120 and steps[-1].finished
     first, last = tracker.history[0][0][1], float(tracker.best_loss[0])
     assert last < 0.8 * first
@@ -69,8 +75,7 @@ def test_seeds_in_separate_passes_give_the_same_result(chelsea):
     finals = []
     for per_pass in (None, 1):
         config = OptimizerConfig(iterations=4, tolerance=0, seeds_per_pass=per_pass)
-        _, tracker = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
-                                                 contextlib.nullcontext))
+        _, tracker = run_to_end(optimize_strokes(start, Target(canvas, photo_taps, backbone, LossConfig()), config))
         finals.append((tracker.best_points, tracker.best_loss))
     assert torch.allclose(finals[0][0], finals[1][0], atol=1e-4)
     assert torch.allclose(finals[0][1], finals[1][1], rtol=1e-4)
@@ -167,9 +172,8 @@ def test_strokes_stay_on_the_photo_not_in_the_frames_padding(tiny_engine, chelse
     bounds = (10.0, 40.0, 200.0, 180.0)
     backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=2, strokes=12, seed=3)
     clamp_points(start.points, bounds)
-    steps, tracker = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(),
-                                                 OptimizerConfig(iterations=30, tolerance=0, bounds=bounds),
-                                                 contextlib.nullcontext))
+    steps, tracker = run_to_end(optimize_strokes(start, Target(canvas, photo_taps, backbone, LossConfig()),
+                                                 OptimizerConfig(iterations=30, tolerance=0, bounds=bounds)))
     for points in [tracker.best_points] + [step.best.points for step in steps]:
         xs, ys = points[..., 0], points[..., 1]
         assert ((xs >= 10) & (xs <= 200) & (ys >= 40) & (ys <= 180)).all()
@@ -184,7 +188,7 @@ def test_strokes_stay_on_the_photo_not_in_the_frames_padding(tiny_engine, chelse
 
 def start_from(chelsea, tiny_engine, count=4, seed=5):
     """A finished 4-stroke sketch of the cat as start strokes (photo pixels)."""
-    from clipsketch.core.sketch import StartStrokes
+    from clipsketch.core.options import StartStrokes
 
     first = tiny_engine.sketch(chelsea, SketchOptions(strokes=(count,), iterations=3, seeds=1, mask=False, seed=seed))
     sketch = first.sketches[count]
@@ -218,7 +222,7 @@ def test_new_strokes_start_where_the_start_strokes_do_not_draw(chelsea):
 
 
 def test_bad_start_strokes_are_refused_clearly(chelsea, tiny_engine):
-    from clipsketch.core.sketch import StartStrokes
+    from clipsketch.core.options import StartStrokes
 
     good = ((10.0, 10, 20, 20, 30, 30, 40, 40),)
     with pytest.raises(ValueError, match="8 finite coordinates"):

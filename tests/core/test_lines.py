@@ -10,9 +10,10 @@ from PIL import Image, ImageDraw
 from scipy.ndimage import distance_transform_edt
 
 from clipsketch.core.backbones import BlurredTaps, OfflineTaps, create_offline_model
+from clipsketch.core.engine import Engine
 from clipsketch.core.lines import line_drawing
+from clipsketch.core.options import SketchOptions
 from clipsketch.core.photo import frame_photo
-from clipsketch.core.sketch import Engine, SketchOptions
 
 
 def disc_photo(size=(300, 200), radius=60) -> Image.Image:

@@ -52,7 +52,8 @@ def test_a_missing_model_is_a_clear_message(monkeypatch):
 
 def test_the_offline_engine_runs_u2net_once_per_photo(monkeypatch, chelsea):
     """The mask whitens the background and, without a ViT, is the saliency too: one pass serves both."""
-    from clipsketch.core.sketch import Engine, SketchOptions
+    from clipsketch.core.engine import Engine
+    from clipsketch.core.options import SketchOptions
 
     calls = []
     real = mask.foreground_mask

@@ -106,7 +106,8 @@ def test_the_reference_xdog_map_matches_an_independent_statement_and_marks_broad
 
 
 def test_clip_path_starts_from_the_reference_map_and_offline_from_contours(chelsea, tiny_model_configs):
-    from clipsketch.core.sketch import Engine, SketchOptions
+    from clipsketch.core.engine import Engine
+    from clipsketch.core.options import SketchOptions
 
     torch.manual_seed(0)
     clip = Engine(backbone="clip", weights="random", loss_model="tiny-rn", saliency_model="tiny-vit", device="cpu")

@@ -3,18 +3,19 @@ finishing early with the best strokes so far, and the fp32 evaluation loss that 
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import pytest
 import torch
 from lxml import etree
 
+from clipsketch.core.engine import Engine
+from clipsketch.core.events import CountDone
 from clipsketch.core.losses import LossConfig, sketch_loss
-from clipsketch.core.optimize import OptimizerConfig, SeedTracker, optimize_strokes
+from clipsketch.core.optimize import OptimizerConfig, SeedTracker, Target, optimize_strokes
+from clipsketch.core.options import SketchOptions
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.schedules import SCHEDULES, schedule_named
-from clipsketch.core.sketch import CountDone, Engine, SketchOptions
 from clipsketch.core.strokes import Strokes
 
 from .test_engine import run_to_end, tiny_problem
@@ -28,10 +29,10 @@ def tiny_engine(tiny_model_configs):
 
 def test_the_reference_schedule_is_clipassos():
     for device_type in ("cpu", "cuda"):  # the same on every device
-        options = SketchOptions(schedule="reference").for_device(device_type)
+        options = SketchOptions(schedule="reference").resolve(device_type).options
         assert (options.iterations, options.seeds, options.loss.augmentations) == (2000, 3, 4)
-    config = options.optimizer("cuda", None)
-    assert config == SketchOptions(schedule="reference").optimizer("cpu", None)
+    config = options.resolve("cuda").optimizer
+    assert config == SketchOptions(schedule="reference").resolve("cpu").optimizer
     assert options.loss == LossConfig()  # CLIPasso's layers, weights and augmentation
     assert config.narrow_after is None and config.final_learning_rate is None and config.warmup == 0
     assert {config.rate(step) for step in range(2000)} == {1.0}  # Adam at a constant 1.0
@@ -39,9 +40,9 @@ def test_the_reference_schedule_is_clipassos():
 
 
 def test_the_fast_schedule_is_the_default_and_its_rate_warms_up_then_decays():
-    options = SketchOptions().for_device("cpu")
+    options = SketchOptions().resolve("cpu").options
     assert options.schedule == "fast" and options.iterations == SCHEDULES["fast"].iterations
-    assert options.optimizer("cpu", None).tolerance == 0.0  # stops a seed only when its loss does not change at all
+    assert options.resolve("cpu").optimizer.tolerance == 0.0  # stops a seed only when its loss does not change at all
     config = OptimizerConfig(iterations=101, learning_rate=2.0, final_learning_rate=0.1, warmup=10)
     rates = [config.rate(step) for step in range(101)]
     assert rates[:10] == sorted(rates[:10]) and rates[9] < 2.0  # warm-up rises towards the peak
@@ -64,12 +65,10 @@ def test_a_converged_seed_stops_alone_and_the_others_go_on_unchanged(chelsea):
     alone = Strokes(start.points[:1].clone(), start.widths[:1], start.colors[:1], start.canvas_size)
     start.points[1] = -1000.0
     config = OptimizerConfig(iterations=60, tolerance=1e-9)
-    steps, tracker = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
-                                                 contextlib.nullcontext))
+    steps, tracker = run_to_end(optimize_strokes(start, Target(canvas, photo_taps, backbone, LossConfig()), config))
     assert tracker.stopped[1] == 21 and tracker.stopped[0] == 60  # evaluations at 0, 10, 20: two stalls
     assert [step.running for step in steps[:21]] == [2] * 21 and {step.running for step in steps[21:]} == {1}
-    _, solo = run_to_end(optimize_strokes(alone, canvas, photo_taps, backbone, LossConfig(), config,
-                                          contextlib.nullcontext))
+    _, solo = run_to_end(optimize_strokes(alone, Target(canvas, photo_taps, backbone, LossConfig()), config))
     torch.testing.assert_close(tracker.best_points[0], solo.best_points[0], atol=1e-3, rtol=0)
     assert [i for i, _ in tracker.history[0]] == [i for i, _ in solo.history[0]]
     assert [v for _, v in tracker.history[0]] == pytest.approx([v for _, v in solo.history[0]], rel=1e-4)
@@ -111,8 +110,7 @@ def test_the_reference_schedule_stops_by_that_rule_and_the_fast_one_only_on_an_u
 def test_successive_halving_keeps_only_the_best_seed(chelsea):
     backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=3, strokes=6, seed=2)
     config = OptimizerConfig(iterations=40, tolerance=0, narrow_after=15)
-    steps, tracker = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(), config,
-                                                 contextlib.nullcontext))
+    steps, tracker = run_to_end(optimize_strokes(start, Target(canvas, photo_taps, backbone, LossConfig()), config))
     assert [step.running for step in steps[:21]] == [3] * 21 and {step.running for step in steps[21:]} == {1}
     kept = max(range(3), key=lambda seed: tracker.stopped[seed])
     assert kept == min(range(3), key=lambda seed: min(v for i, v in tracker.history[seed] if i <= 20))
@@ -126,8 +124,8 @@ def test_steps_before_augment_from_compare_the_unaugmented_views_alone(chelsea):
     hook = backbone.register_forward_pre_hook(lambda module, args: batches.append(args[0].shape[0]))
     config = OptimizerConfig(iterations=30, tolerance=0, augment_from=12)
     try:
-        steps, _ = run_to_end(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(augmentations=2),
-                                               config, contextlib.nullcontext))
+        steps, _ = run_to_end(optimize_strokes(start, Target(canvas, photo_taps, backbone,
+                                                             LossConfig(augmentations=2)), config))
     finally:
         hook.remove()
     assert len(steps) == 30
@@ -136,25 +134,25 @@ def test_steps_before_augment_from_compare_the_unaugmented_views_alone(chelsea):
 
 
 def test_the_fast_schedule_adds_augmented_views_when_it_narrows_to_one_seed():
-    config = SketchOptions().optimizer("cpu", None)
+    config = SketchOptions().resolve("cpu").optimizer
     assert config.augment_from == config.narrow_after > 0
-    assert SketchOptions(seeds=1).optimizer("cpu", None).augment_from == 0  # no seeds to choose between: at once
-    assert SketchOptions(schedule="reference").optimizer("cpu", None).augment_from == 0
+    assert SketchOptions(seeds=1).resolve("cpu").optimizer.augment_from == 0  # no seeds to choose between: at once
+    assert SketchOptions(schedule="reference").resolve("cpu").optimizer.augment_from == 0
 
 
 def test_on_a_cuda_gpu_the_fast_schedule_keeps_every_seed_for_450_steps():
-    on_cpu, on_gpu = SketchOptions().for_device("cpu"), SketchOptions().for_device("cuda")
+    on_cpu, on_gpu = SketchOptions().resolve("cpu").options, SketchOptions().resolve("cuda").options
     assert (on_cpu.iterations, on_cpu.seeds, on_gpu.iterations, on_gpu.seeds) == (300, 3, 450, 3)
-    config = SketchOptions().optimizer("cuda", None)
+    config = SketchOptions().resolve("cuda").optimizer
     assert config.iterations == 450 and config.narrow_after is None  # no seed is dropped
     assert config.augment_from == 45  # the three seeds start on the unaugmented views, as on a CPU
-    cpu_config = SketchOptions().optimizer("cpu", None)
+    cpu_config = SketchOptions().resolve("cpu").optimizer
     assert (config.learning_rate, config.final_learning_rate, config.warmup, config.tolerance) == (
         cpu_config.learning_rate, cpu_config.final_learning_rate, cpu_config.warmup, cpu_config.tolerance)
     # what a caller gives wins on every device; an unknown device type gets the CPU's settings
-    assert SketchOptions(iterations=120, seeds=2).for_device("cuda").iterations == 120
-    assert SketchOptions(iterations=120).optimizer("cuda", None).augment_from == 12
-    assert SketchOptions().for_device("mps") == on_cpu
+    assert SketchOptions(iterations=120, seeds=2).resolve("cuda").options.iterations == 120
+    assert SketchOptions(iterations=120).resolve("cuda").optimizer.augment_from == 12
+    assert SketchOptions().resolve("mps").options == on_cpu
 
 
 def test_an_engine_runs_the_schedule_as_it_is_on_its_device_and_says_so_in_the_svg(tiny_engine, chelsea):

@@ -155,7 +155,7 @@ def test_any_users_path_becomes_cubic_start_strokes():
     may need several cubics), in the document's user units."""
     import svgpathtools
 
-    from clipsketch.core.sketch import StartStrokes
+    from clipsketch.core.options import StartStrokes
 
     d = "M 10 20 h 30 v 15 c 5 5 10 5 15 0 s 10 -5 15 0 q 5 10 10 0 t 10 0 M 100 100 l 20 20 a 10 10 0 0 1 20 0 z"
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 200"><g transform="translate(5 7)">'

@@ -9,7 +9,7 @@ import torch
 
 from clipsketch.core.backbones import ClipResNetTaps, create_clip_visual
 from clipsketch.core.losses import LossConfig, augment_pairs, paired_augmentation
-from clipsketch.core.optimize import OptimizerConfig, optimize_strokes
+from clipsketch.core.optimize import OptimizerConfig, Target, optimize_strokes
 from clipsketch.core.photo import frame_photo, load_photo
 from clipsketch.core.strokes import Strokes, random_points
 from clipsketch.core.view_bank import draw_view_bank, seeded_draws
@@ -58,9 +58,8 @@ def test_an_optimisation_on_a_bank_lowers_the_loss_and_checks_its_views(problem)
     assert kept == [w > 0 for w in loss.layer_weights]  # only the layers the loss weighs hold memory
     start = Strokes.from_points(random_points(1, 8, 224, step=5.6, generator=torch.Generator().manual_seed(0)))
     config = OptimizerConfig(iterations=60, tolerance=0)
-    steps = list(optimize_strokes(start, canvas, photo_taps, backbone, loss, config, contextlib.nullcontext,
-                                  view_bank=bank))
+    steps = list(optimize_strokes(start, Target(canvas, photo_taps, backbone, loss, view_bank=bank), config))
     assert len(steps) == 60 and steps[-1].evaluation < 0.9 * steps[0].evaluation
     with pytest.raises(ValueError, match="view bank holds 1 augmented views"):
-        next(optimize_strokes(start, canvas, photo_taps, backbone, LossConfig(augmentations=2), config,
-                              contextlib.nullcontext, view_bank=bank))
+        next(optimize_strokes(start, Target(canvas, photo_taps, backbone, LossConfig(augmentations=2),
+                                            view_bank=bank), config))

@@ -228,7 +228,7 @@ def test_use_this_in_the_progress_window_inserts_the_best_strokes_so_far(tmp_pat
     """The progress window in the real Inkscape under Xvfb: Use this (pressed with xdotool) ends a job of 4 then 8
     strokes and 5000 steps early; the 4-stroke sketch so far is inserted over the image, the 8-stroke count never
     runs. (The offline backbone: the tiny test models' loss converges, and so stops, in a few steps.)"""
-    from clipsketch.core.sketch import Engine
+    from clipsketch.core.engine import Engine
     from clipsketch.server.app import SketchServer
 
     server = SketchServer(lambda: Engine(backbone="offline", device="cpu"), listen="127.0.0.1:0").start()

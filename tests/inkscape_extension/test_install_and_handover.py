@@ -242,7 +242,7 @@ def test_progress_window_cancel_cancels_the_job_on_the_server(server, tmp_path, 
     script.write_text(f"""
 import sys
 from clipsketch.client import SketchClient
-from clipsketch.inkscape_extension.effect import SketchCancelledByUser
+from clipsketch.inkscape_extension.errors import SketchCancelledByUser
 from clipsketch.inkscape_extension.progress import ProgressWindow
 
 window = ProgressWindow("test", open({str(tmp_path / "photo.png")!r}, "rb").read(), [4], "#ff0000")
