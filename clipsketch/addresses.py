@@ -36,8 +36,12 @@ def join_address(host: str, port: int) -> str:
 
 
 def is_loopback(address: str) -> bool:
-    """Whether ``host:port`` names a loopback address (127.0.0.0/8, ::1, localhost)."""
-    host = address.rsplit(":", 1)[0].strip("[]")
+    """Whether ``host:port`` names a loopback address (127.0.0.0/8, ::1, localhost); False for anything else,
+    a malformed address included."""
+    try:
+        host, _ = split_address(address)
+    except AddressError:
+        return False
     if host == "localhost":
         return True
     try:
