@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="remove the background with U²-Net (default: when installed)")
     sketch.add_argument("--width", type=float, default=None,
                         help="stroke width in photo pixels (default: 3/224 of the framed photo's side)")
-    sketch.add_argument("--color", default="#000000", help="stroke color (CSS color, default black)")
+    sketch.add_argument("--color", default=None, help="stroke color (CSS color, default black)")
     sketch.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
     sketch.add_argument("--start", type=Path, default=None, metavar="SKETCH.svg",
                         help="start from the stroked paths of this SVG (photo pixels); --strokes counts them too")
@@ -140,7 +140,7 @@ def _read_token(args) -> str | None:
 
 def run_sketch(args: argparse.Namespace) -> int:
     from clipsketch.core.limits import Limits
-    from clipsketch.core.options import SketchOptions, StartStrokes, parse_color
+    from clipsketch.core.options import DEFAULT_COLOR, SketchOptions, StartStrokes, parse_color
     from clipsketch.core.photo import load_photo
 
     if args.lock_start and not args.start:
@@ -148,9 +148,10 @@ def run_sketch(args: argparse.Namespace) -> int:
     start = StartStrokes.from_svg(args.start.read_bytes(), locked=args.lock_start) if args.start else None
     args.options = SketchOptions(strokes=tuple(args.strokes), schedule=args.schedule, iterations=args.iterations,
                                  seeds=args.seeds, seed=args.seed, mask=args.mask, width=args.width,
-                                 color=parse_color(args.color), start=start, init=args.init)
+                                 color=parse_color(args.color) if args.color else DEFAULT_COLOR, start=start,
+                                 init=args.init)
     limits = Limits()  # the server's limits, so a job that runs here also runs there
-    limits.check(args.options.strokes, args.iterations, args.seeds)  # None: the schedule's where it runs
+    limits.check(args.options.strokes, args.options.iterations, args.options.seeds)  # None: the schedule's
     photo_bytes = args.photo.read_bytes()
     limits.check_photo_bytes(len(photo_bytes))
     image = load_photo(photo_bytes, max_pixels=limits.max_photo_pixels)  # before loading models or calling a server
@@ -221,7 +222,7 @@ def _sketch_on_server(args, photo_bytes: bytes, progress, interrupts: _Interrupt
         interrupts.on_first = lambda: threading.Thread(target=client.finish, args=(request_id,), daemon=True).start()
         for event in client.events(photo_bytes, strokes=args.strokes, iterations=args.iterations or 0,
                                    seeds=args.seeds or 0,
-                                   seed=args.seed, mask=args.mask, stroke_width=width, stroke_color=args.color,
+                                   seed=args.seed, mask=args.mask, stroke_width=width, stroke_color=args.color or "",
                                    start=start, schedule=args.schedule, init="" if args.init == "auto" else args.init,
                                    request_id=request_id):
             kind = event.WhichOneof("event")

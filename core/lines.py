@@ -19,13 +19,13 @@ from kornia.color import rgb_to_grayscale
 from PIL import Image
 
 from clipsketch.core.mask import backdrop_image
-from clipsketch.core.options import LineStyle
+from clipsketch.core.options import DEFAULT_CANVAS_SIZE, LineStyle
 from clipsketch.core.photo import frame_photo
 from clipsketch.core.saliency import gaussian_blur
 
 
-def line_drawing(image: Image.Image, canvas_size: int = 224, margin: float = 0.0, style: LineStyle = LineStyle(),
-                 foreground: np.ndarray | None = None) -> torch.Tensor:
+def line_drawing(image: Image.Image, canvas_size: int = DEFAULT_CANVAS_SIZE, margin: float = 0.0,
+                 style: LineStyle = LineStyle(), foreground: np.ndarray | None = None) -> torch.Tensor:
     """``image`` (RGB photo, background already whitened where a mask was used) → ``[1, 3, S, S]`` 0..1: dark
     soft lines on white, framed exactly as :func:`~clipsketch.core.photo.frame_photo` frames the photo.
     ``foreground``: the photo's mask ``[H, W]`` 0..1 (1: subject), whose outline is added; None: no outline."""
@@ -42,7 +42,7 @@ def _xdog_lines(image: Image.Image, canvas_size: int, margin: float, style: Line
     centres = torch.arange(canvas_size, dtype=torch.float32) + 0.5  # canvas pixel centres, in photo pixels:
     xs, ys = centres * frame.scale + frame.offset_x, centres * frame.scale + frame.offset_y
     inside = ((ys >= 0) & (ys <= image.height))[:, None] & ((xs >= 0) & (xs <= image.width))[None, :]
-    sigma = style.sigma * canvas_size / 224
+    sigma = style.sigma * canvas_size / DEFAULT_CANVAS_SIZE
     gray = rgb_to_grayscale(canvas)
     difference = gaussian_blur(gray, sigma) - style.gamma * gaussian_blur(gray, style.k * sigma)
     lines = torch.where(difference >= style.epsilon, torch.ones_like(difference),

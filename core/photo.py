@@ -19,6 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clipsketch.core.frame import Frame
 from clipsketch.core.limits import MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS
+from clipsketch.core.options import DEFAULT_CANVAS_SIZE
 
 
 class PhotoError(ValueError):
@@ -65,7 +66,8 @@ def load_photo(source: PhotoInput, max_pixels: int = MAX_PHOTO_PIXELS) -> Image.
         raise PhotoError(f"photo data is corrupt or truncated: {error}") from None
 
 
-def frame_photo(image: Image.Image, canvas_size: int = 224, margin: float = 0.0, padding: str = "white") -> FramedPhoto:
+def frame_photo(image: Image.Image, canvas_size: int = DEFAULT_CANVAS_SIZE, margin: float = 0.0,
+                padding: str = "white") -> FramedPhoto:
     """Pad ``image`` (RGB) to a centred square with ``margin`` (fraction of the longer side on each edge) and
     resize it to ``canvas_size`` pixels: nothing is squashed or cut off. ``padding``: ``white``, or ``edge`` (the
     photo's border pixels repeated outwards: no edge where the photo ends)."""

@@ -5,10 +5,10 @@ over heads and the 12 blocks, upsampled bicubically to the canvas, multiplied by
 so that only marked pixels keep saliency; start points are drawn without replacement from a softmax (temperature
 0.3) over the salient pixels, and each stroke's other control points are short random chains from there.
 
-Two XDoG maps (:data:`~clipsketch.core.options.INIT_MODES`): ``contour`` (:func:`xdog_edges`, the textbook XDoG: thin dark contours) and
-``reference`` (:func:`xdog_reference_mask`, what CLIPasso's code computes: XDoG of the CLIP-normalised photo with
-the sharpening branch on the side where the difference of Gaussians is at least epsilon, which marks broad dark
-regions as well as contours).
+Two XDoG maps (:data:`~clipsketch.core.options.INIT_MODES`): ``contour`` (:func:`xdog_edges`, the textbook XDoG:
+thin dark contours) and ``reference`` (:func:`xdog_reference_mask`, what CLIPasso's code computes: XDoG of the
+CLIP-normalised photo with the sharpening branch on the side where the difference of Gaussians is at least
+epsilon, which marks broad dark regions as well as contours).
 """
 
 from __future__ import annotations

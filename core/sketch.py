@@ -11,6 +11,7 @@ Stroke counts share the photo's preprocessing, saliency, the photo's taps and th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from importlib import metadata
@@ -25,7 +26,7 @@ from clipsketch.core.frame import Frame
 from clipsketch.core.lines import line_drawing
 from clipsketch.core.losses import paired_augmentation
 from clipsketch.core.optimize import Controls, SeedTracker, Step, Target, clamp_points, optimize_strokes
-from clipsketch.core.options import SketchOptions, SketchPlan, StartStrokes
+from clipsketch.core.options import DEFAULT_CANVAS_SIZE, SketchOptions, SketchPlan, StartStrokes
 from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.saliency import initial_points, upsample_attention, xdog_edges, xdog_reference_mask
@@ -100,7 +101,7 @@ def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground) -
         style = options.lines
         outline = foreground if style.outline else None
         compared = line_drawing(image, options.canvas_size, options.margin, style, outline).to(engine.device)
-        backbone = BlurredTaps(engine.backbone, style.blur * options.canvas_size / 224)
+        backbone = BlurredTaps(engine.backbone, style.blur * options.canvas_size / DEFAULT_CANVAS_SIZE)
     with torch.no_grad(), engine.autocast():
         taps = backbone(compared)
     evaluation_taps = None  # the evaluation loss that picks the best strokes is computed in fp32
@@ -157,6 +158,7 @@ def _count_result(engine, count: int, start: Strokes, tracker: SeedTracker, seed
                        options.schedule)
 
 
+@functools.cache
 def _generator() -> str:
     """``clipsketch VERSION``, from the installed package's metadata (core does not import the package root)."""
     try:

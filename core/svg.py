@@ -23,6 +23,7 @@ from lxml import etree
 from PIL import ImageColor
 
 from clipsketch.core.frame import Frame
+from clipsketch.core.options import DEFAULT_CANVAS_SIZE
 from clipsketch.core.strokes import Strokes, check_stroke_values
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -149,7 +150,7 @@ def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> Imported
 
     found = root.find(f"{{{SVG_NS}}}metadata/{{{CLIPSKETCH_NS}}}sketch")
     metadata = dict(found.attrib) if found is not None else {}
-    frame = _recorded_frame(metadata, root) or _document_frame(root, canvas_size or 224)
+    frame = _recorded_frame(metadata, root) or _document_frame(root, canvas_size or DEFAULT_CANVAS_SIZE)
     if canvas_size is not None and canvas_size != frame.canvas_size:
         frame = Frame(frame.width, frame.height, canvas_size, frame.scale * frame.canvas_size / canvas_size,
                       frame.offset_x, frame.offset_y)

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import math
 
-from clipsketch.core.options import DEFAULT_STROKES, OptionError, SketchOptions, StartStrokes, parse_color
+from clipsketch.core.options import (
+    DEFAULT_COLOR,
+    DEFAULT_STROKES,
+    OptionError,
+    SketchOptions,
+    StartStrokes,
+    parse_color,
+)
 from clipsketch.core.schedules import DEFAULT_SCHEDULE
 from clipsketch.proto import sketch_pb2 as pb
 
@@ -23,14 +30,14 @@ def request_options(request: pb.SketchRequest) -> SketchOptions:
         raise OptionError("request_id", f"request_id is {len(request.request_id)} characters, more than "
                                         f"{MAX_REQUEST_ID}")
     if request.mask not in MASK_MODES:
-        raise OptionError("mask", f"mask must be one of "
-                                  f"{', '.join(f'{pb.MaskMode.Name(v)} ({v})' for v in MASK_MODES)}, got {request.mask}")
+        modes = ", ".join(f"{pb.MaskMode.Name(v)} ({v})" for v in MASK_MODES)
+        raise OptionError("mask", f"mask must be one of {modes}, got {request.mask}")
     if request.preview_every < 0:
         raise OptionError("preview_every", f"preview_every must be >= 0, got {request.preview_every}")
     if not (request.stroke_width >= 0 and math.isfinite(request.stroke_width)):
         raise OptionError("stroke_width", f"stroke_width must be >= 0 photo pixels (0: the default), got "
                                           f"{request.stroke_width}")
-    color = parse_color(request.stroke_color or "#000000", "stroke_color")
+    color = parse_color(request.stroke_color, "stroke_color") if request.stroke_color else DEFAULT_COLOR
     return SketchOptions(strokes=tuple(request.strokes) or DEFAULT_STROKES,
                          schedule=request.schedule or DEFAULT_SCHEDULE, iterations=request.iterations or None,
                          seeds=request.seeds or None, seed=request.seed, mask=MASK_MODES[request.mask],
