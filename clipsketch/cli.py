@@ -75,10 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     _add_serve_arguments(service, for_unit=True)
     service.set_defaults(run=run_service)
 
-    inkscape = commands.add_parser("inkscape", help="install the Inkscape extension for this environment")
-    inkscape.add_argument("action", choices=["install", "uninstall"])
+    inkscape = commands.add_parser("inkscape", help="install the Inkscape extension, or zip it for any computer")
+    inkscape.add_argument("action", choices=["install", "uninstall", "package"])
     inkscape.add_argument("--profile-dir", type=Path, default=None,
-                          help="Inkscape's user data directory (default: what `inkscape --user-data-directory` says)")
+                          help="Inkscape's user data directory (default: what `inkscape --user-data-directory` "
+                               "says, else the system's usual one)")
+    inkscape.add_argument("--out", type=Path, default=Path("dist"),
+                          help="package: the folder for clipsketch-inkscape-VERSION.zip (default: dist)")
     inkscape.set_defaults(run=run_inkscape)
 
     render = commands.add_parser("render", help="draw an SVG sketch with the differentiable rasterizer (PNG)")
@@ -341,15 +344,22 @@ def run_service(args: argparse.Namespace) -> int:
 
 
 def run_inkscape(args: argparse.Namespace) -> int:
-    from clipsketch.inkscape_extension import install
+    from clipsketch import inkscape
 
-    if args.action == "install":
-        target = install.install(args.profile_dir)
-        print(f"installed the extension in {target} (Extensions → Sketch → Abstract sketch (CLIPasso)); "
-              f"restart Inkscape to see it")
-    else:
-        target = install.uninstall(args.profile_dir)
-        print(f"removed {target}" if target else "the extension was not installed there")
+    try:
+        if args.action == "package":
+            archive = inkscape.package(args.out)
+            print(f"wrote {archive} ({archive.stat().st_size / 2**20:.1f} MB): unzip it into the extensions folder "
+                  "of any Inkscape profile, or install it with Inkscape's Extension Manager")
+        elif args.action == "install":
+            target, how = inkscape.install(args.profile_dir)
+            print(f"installed the extension in {target} (profile: {how}); restart Inkscape, then use Extensions → "
+                  "Sketch → Abstract sketch (CLIPasso)")
+        else:
+            target = inkscape.uninstall(args.profile_dir)
+            print(f"removed {target}" if target else "the extension was not installed there")
+    except inkscape.ProfileNotFound as error:
+        raise ValueError(str(error)) from None
     return 0
 
 

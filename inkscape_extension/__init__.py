@@ -1,4 +1,2 @@
-"""The Inkscape extension: the ``.inx``, a thin entry script, the placement math and the install command.
-
-Importable without Inkscape; the entry script needs only the standard library and inkex.
-"""
+"""The Inkscape extension's folder, as it ships (``clipsketch inkscape package`` zips it, ``install`` copies it):
+package data of the wheel. Its code runs in Inkscape's own Python, never imported from clipsketch."""

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Inkscape's entry point for Extensions → Sketch → Refine sketch…: the hand-over of ``clipsketch_sketch.py``
-(standard library and inkex only), with the effect's ``refine`` action."""
+"""Inkscape's entry point for Extensions → Sketch → Refine sketch…: ``clipsketch_sketch.py``'s extension with the
+``refine`` action."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # its sibling, wherever Inkscape runs it from
 
-from clipsketch_sketch import GUARD, Sketch, hand_over, run_here  # noqa: E402
+from clipsketch_sketch import Sketch  # noqa: E402
 
 
 class Refine(Sketch):
@@ -20,7 +20,4 @@ class Refine(Sketch):
 
 
 if __name__ == "__main__":
-    if os.environ.get(GUARD):
-        run_here(Refine)
-    else:
-        hand_over(__file__)
+    Refine().run()

@@ -27,7 +27,7 @@ def serve_command(python: str | None = None) -> list[str]:
     working directory holds: the environment's ``clipsketch`` script when it has one (its own folder comes first
     on sys.path, not the working directory's), else ``python -c`` without the working directory."""
     python = python or sys.executable
-    script = Path(python).parent / "clipsketch"
+    script = Path(python).parent / ("clipsketch.exe" if os.name == "nt" else "clipsketch")
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
     return [python, "-c", _SAFE_MAIN]

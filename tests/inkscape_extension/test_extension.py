@@ -1,4 +1,6 @@
-"""The Inkscape extension through inkex (no Inkscape needed) against a real server on 127.0.0.1."""
+"""The extension as it ships (the zip, unpacked) run by Inkscape's own Python without Inkscape, as Inkscape runs
+it (the entry script, the selection as ``--id``, the document on stdout, messages on stderr), against a real
+server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -13,16 +15,16 @@ import pytest
 from inkex.tester.inx import InxMixin
 from lxml import etree
 
-from clipsketch.core.schedules import SCHEDULES
-from clipsketch.inkscape_extension.clipsketch_sketch import Sketch
-from clipsketch.inkscape_extension.placement import (
+from clipsketch_inkscape.placement import (
     composed_transform,
     parse_preserve_aspect_ratio,
     photo_to_box,
     photo_to_document,
 )
 
-EXTENSION = Path(__file__).resolve().parents[2] / "inkscape_extension"
+from clipsketch.core.schedules import SCHEDULES
+from tests.inkscape_extension.conftest import EXTENSION_SOURCE as EXTENSION
+from tests.inkscape_extension.conftest import extension_python, run_extension
 SVG = "http://www.w3.org/2000/svg"
 INKSCAPE = "http://www.inkscape.org/namespaces/inkscape"
 
@@ -51,13 +53,36 @@ def workspace(tmp_path, photo_bytes):
     return path
 
 
-def run_effect(svg_path: Path, address: str, *ids: str, monkeypatch=None, **options):
+class ExtensionFailed(Exception):
+    """The extension ended with a non-zero status; ``message`` is what it wrote on stderr (Inkscape's dialog)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(f"exit status {status}: {message}")
+        self.status, self.message = status, message
+
+
+def run_effect(svg_path: Path, address: str, *ids: str, folder=None, prelude: str = "", **options):
+    """The document the extension returns; ExtensionFailed with its message when it fails. Anything on stderr
+    after a success fails the test (Inkscape would show it in a dialog)."""
     settings = {"strokes": "3,5", "iterations": "2", "seeds": "1", "mask": "false", "show_progress": "false",
                 "start_server": "false", "server": address, "stroke_width": "2.5", **options}
     arguments = [f"--id={i}" for i in ids] + [f"--{key}={value}" for key, value in settings.items()] + [str(svg_path)]
-    output = io.BytesIO()
-    Sketch().run(arguments, output=output)
-    return etree.fromstring(output.getvalue())
+    script = "clipsketch_refine.py" if settings.get("action") == "refine" else "clipsketch_sketch.py"
+    run = run_extension(folder or _shipped_folder, arguments, script, cwd=svg_path.parent,
+                        python_prelude=prelude)
+    if run.returncode != 0:
+        raise ExtensionFailed(run.returncode, run.stderr)
+    assert run.stderr == "", run.stderr
+    return etree.fromstring(run.stdout.encode())
+
+
+_shipped_folder: Path | None = None
+
+
+@pytest.fixture(autouse=True)
+def _extension_folder(extension_dir):
+    global _shipped_folder
+    _shipped_folder = extension_dir
 
 
 def layers(root):
@@ -84,8 +109,7 @@ def path_points(layer):
 
 
 @pytest.mark.parametrize("image_id", ["plain", "scaled", "rotated", "letterbox", "linked"])
-def test_layers_of_paths_are_placed_over_the_image(server, workspace, monkeypatch, image_id):
-    monkeypatch.setenv("DOCUMENT_PATH", str(workspace))
+def test_layers_of_paths_are_placed_over_the_image(server, workspace, image_id):
     original = etree.fromstring(workspace.read_bytes())
     root = run_effect(workspace, server.address, image_id)
     added = layers(root)
@@ -156,30 +180,32 @@ def test_an_exif_rotated_jpeg_is_placed_as_inkscape_draws_it(server, tmp_path, c
                                                   "Start a local server"]),
                                           (False, ["does not answer", "connection refused", "firewall",
                                                    "only be started on this computer"])])
-def test_connection_problems_fit_the_case(local, words):
-    """A real refused connection (nothing listens on 127.0.0.1:9), told as a local or a remote problem."""
-    from clipsketch.client import ServerError, SketchClient
-    from clipsketch.inkscape_extension.effect import connection_problem
-
-    with SketchClient("127.0.0.1:9") as client, pytest.raises(ServerError) as caught:
+def test_connection_problems_fit_the_case(extension_dir, local, words):
+    """A real refused connection (nothing listens on 127.0.0.1:9) in Inkscape's Python, told as a local or a
+    remote problem."""
+    run = extension_python(extension_dir, f"""
+from clipsketch_inkscape.effect import connection_problem
+from clipsketch_inkscape.rpc import ServerError, SketchClient
+with SketchClient("127.0.0.1:9") as client:
+    try:
         client.info()
-    message = connection_problem("127.0.0.1:9", caught.value, local)
-    assert all(word in message for word in words), message
+    except ServerError as error:
+        print(connection_problem("127.0.0.1:9", error, {local}))
+""")
+    message = run.stdout
+    assert all(word in message for word in words), message + run.stderr
     assert ("Start a local server" in message) == local
 
 
-def test_an_unknown_server_name_is_named(server, workspace, capsys, monkeypatch):
+def test_an_unknown_server_name_is_named(server, workspace):
     """The DNS answer is simulated: tests send nothing off this machine, not even a DNS query."""
-    import socket
-
-    def no_such_name(host, *args, **kwargs):
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
-    with pytest.raises(SystemExit) as exited:
-        run_effect(workspace, server.address, "plain", server="gpu-box.example:50051")
-    assert exited.value.code != 0
-    assert "'gpu-box.example' cannot be found (DNS lookup failed)" in capsys.readouterr().err
+    prelude = ("import socket\n"
+               "def no_such_name(host, *args, **kwargs):\n"
+               "    raise socket.gaierror(socket.EAI_NONAME, 'Name or service not known')\n"
+               "socket.getaddrinfo = no_such_name")
+    with pytest.raises(ExtensionFailed) as failed:
+        run_effect(workspace, server.address, "plain", server="gpu-box.example:50051", prelude=prelude)
+    assert "'gpu-box.example' cannot be found (DNS lookup failed)" in failed.value.message
 
 
 @pytest.mark.parametrize(
@@ -194,24 +220,22 @@ def test_an_unknown_server_name_is_named(server, workspace, capsys, monkeypatch)
         (("plain",), {"strokes": "many"}, "whole numbers"),
     ],
 )
-def test_errors_are_clear_messages(server, workspace, capsys, ids, options, message):
-    with pytest.raises(SystemExit) as exited:
+def test_errors_are_clear_messages(server, workspace, ids, options, message):
+    with pytest.raises(ExtensionFailed) as failed:  # a failure (non-zero status), not "done with remarks"
         run_effect(workspace, server.address, *ids, **options)
-    assert exited.value.code != 0  # a failure, not "done with remarks"
-    assert message in capsys.readouterr().err
+    assert message in failed.value.message and "Traceback" not in failed.value.message
 
 
-def test_missing_linked_file(server, tmp_path, photo_bytes, capsys, monkeypatch):
+def test_missing_linked_file(server, tmp_path, photo_bytes):
     path = tmp_path / "drawing.svg"
     path.write_text(document(photo_bytes, linked_name="gone.png"))
-    monkeypatch.setenv("DOCUMENT_PATH", str(path))
-    with pytest.raises(SystemExit):
+    with pytest.raises(ExtensionFailed) as failed:
         run_effect(path, server.address, "linked")
-    message = capsys.readouterr().err
+    message = failed.value.message
     assert "Image linked: the linked file 'gone.png' does not exist" in message and str(tmp_path / "gone.png") in message
 
 
-def test_cancelled_on_the_server(server, workspace, capsys):
+def test_cancelled_on_the_server(server, workspace):
     def cancel_when_running():
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -222,14 +246,13 @@ def test_cancelled_on_the_server(server, workspace, capsys):
             time.sleep(0.05)
 
     threading.Thread(target=cancel_when_running, daemon=True).start()
-    with pytest.raises(SystemExit):
+    with pytest.raises(ExtensionFailed) as failed:
         run_effect(workspace, server.address, "plain", iterations="5000")
-    assert "cancelled" in capsys.readouterr().err
+    assert "cancelled" in failed.value.message
 
 
-def test_success_writes_nothing_to_stderr(server, workspace, capsys):
-    run_effect(workspace, server.address, "plain")
-    assert capsys.readouterr().err == ""
+def test_success_writes_nothing_to_stderr(server, workspace):
+    run_effect(workspace, server.address, "plain")  # run_effect asserts an empty stderr
 
 
 @pytest.mark.parametrize("inx", ["clipsketch_sketch.inx", "clipsketch_refine.inx"])
@@ -371,20 +394,20 @@ def test_refine_keeps_my_strokes_exactly_and_adds_new_ones(server, tmp_path, pho
         (("cat", "mine"), {"total_strokes": "2"}, "make 3 strokes"),
     ],
 )
-def test_refine_bad_selections_are_clear(server, tmp_path, photo_bytes, capsys, ids, options, message):
+def test_refine_bad_selections_are_clear(server, tmp_path, photo_bytes, ids, options, message):
     path = tmp_path / "refine.svg"
     path.write_text(refine_document(photo_bytes))
-    with pytest.raises(SystemExit) as exited:
+    with pytest.raises(ExtensionFailed) as failed:
         run_effect(path, server.address, *ids, action="refine", **options)
-    assert exited.value.code != 0 and message in capsys.readouterr().err
+    assert message in failed.value.message
 
 
-def test_refine_bad_path_data_is_named(server, tmp_path, photo_bytes, capsys):
+def test_refine_bad_path_data_is_named(server, tmp_path, photo_bytes):
     path = tmp_path / "refine.svg"
     path.write_text(refine_document(photo_bytes).replace('d="M 40 40 L 60 45"', 'd="M 40 40 L banana"'))
-    with pytest.raises(SystemExit):
+    with pytest.raises(ExtensionFailed) as failed:
         run_effect(path, server.address, "cat", "mine", action="refine")
-    assert "straight" in capsys.readouterr().err
+    assert "straight" in failed.value.message
 
 
 def test_the_schedule_reaches_the_server_and_zero_means_the_schedules_own(workspace, server, caplog):

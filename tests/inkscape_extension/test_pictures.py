@@ -1,5 +1,6 @@
 """Reading an <image>'s picture: data URIs, and linked files as Inkscape hands them over (rewritten against its
-temporary copy's folder), relative to the document, absolute, file:// — with spaces and non-ASCII names."""
+temporary copy's folder), relative to the document, absolute, file:// — with spaces and non-ASCII names; and the
+picture's size as drawn, read from its headers (Inkscape's Python has no imaging library) as Pillow reads it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from clipsketch.inkscape_extension.pictures import PictureUnavailable, read_picture
+from clipsketch_inkscape.pictures import PictureUnavailable, picture_size, read_picture
 
 
 @pytest.fixture
@@ -72,3 +73,26 @@ def test_embedded_pictures(chelsea, kind):
 def test_unusable_hrefs_are_named(tmp_path, href, message):
     with pytest.raises(PictureUnavailable, match=message):
         read_picture(href, [tmp_path])
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF"])
+@pytest.mark.parametrize("orientation", [None, 1, 3, 6, 8])
+def test_picture_size_is_pillows_size_as_drawn(chelsea, kind, orientation):
+    """What Pillow (the server) draws after its EXIF transpose: a quarter turn (6, 8) swaps width and height."""
+    from PIL import ImageOps
+
+    extra = {}
+    if orientation:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        extra["exif"] = exif.tobytes()
+    buffer = io.BytesIO()
+    Image.fromarray(chelsea[:37, :53]).save(buffer, kind, **extra)
+    drawn = ImageOps.exif_transpose(Image.open(io.BytesIO(buffer.getvalue())))
+    assert picture_size(buffer.getvalue()) == drawn.size
+
+
+@pytest.mark.parametrize("data", [b"", b"not a picture", b"\x89PNG\r\n\x1a\n" + b"\0" * 4, b"\xff\xd8\xff"])
+def test_picture_size_of_what_is_no_picture_is_named(data):
+    with pytest.raises(PictureUnavailable, match="cannot be read as an image"):
+        picture_size(data)
