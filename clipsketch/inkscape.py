@@ -63,7 +63,9 @@ def expand(pattern: str, environ: dict[str, str], home: Path) -> Path:
     """``pattern`` of the tables above with ``~`` and ``$NAME`` (from ``environ``, else the usual default)."""
     parts = []
     for part in pattern.split("/"):
-        if part == "~":
+        if not part and not parts:  # an absolute pattern
+            parts.append("/")
+        elif part == "~":
             parts.append(str(home))
         elif part.startswith("$"):
             name = part[1:]  # Windows spells its variables in any case

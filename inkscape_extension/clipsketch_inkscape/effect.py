@@ -20,7 +20,7 @@ import inkex
 from . import sketch_pb2 as pb
 from .addresses import AddressError, is_loopback, read_token_file, split_address
 from .errors import SketchCancelledByUser
-from .local_server import LocalServerFailed, start_local_server
+from .local_server import HANDSHAKE_SECONDS, START_SECONDS, LocalServerFailed, start_local_server
 from .pictures import PictureUnavailable, image_href, picture_size, read_picture
 from .placement import photo_scale, photo_to_document, place_path
 from .progress import open_progress_window
@@ -128,10 +128,12 @@ class SelectionSketcher:
                     "Server tab, and that this computer is on the network that knows that name.") from None
         client = SketchClient(address, token=self.token())
         try:
-            client.info()
+            if not client.info(timeout=HANDSHAKE_SECONDS).device:  # there, but still loading its models
+                client.wait_until_serving(START_SECONDS)
             return client
         except ServerError as error:
-            if error.code == Status.UNAVAILABLE and local and self.options.start_server:
+            silent = error.code in (Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED)  # nothing there, or no gRPC
+            if silent and local and self.options.start_server:
                 try:
                     start_local_server(client, address)
                     return client

@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -112,6 +113,9 @@ def _start_or_wait(client: SketchClient, address: str, log: Path, deadline: floa
     process = _spawn([*server_command(), "serve", "--listen", address], log)
     while True:
         if _serving(client, 1.0):
+            with warnings.catch_warnings():  # it runs on by itself: no "subprocess is still running" warning
+                warnings.simplefilter("ignore", ResourceWarning)
+                del process
             return
         code = process.poll()
         if code is not None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import gi
 
-gi.require_version("Gtk", "3.0")
+for _name, _version in (("Gtk", "3.0"), ("Gdk", "3.0"), ("GdkPixbuf", "2.0")):  # no PyGIWarning on stderr
+    gi.require_version(_name, _version)
 gi.require_foreign("cairo")
-from gi.repository import GdkPixbuf, GLib, Gtk  # noqa: E402
+from gi.repository import Gdk, GdkPixbuf, GLib, Gtk  # noqa: E402
 
 from .progress import FADE, POLL_MS, PREVIEW_SIZE, ProgressWindow, preview_curves, preview_frame  # noqa: E402
 
@@ -14,6 +17,24 @@ from .progress import FADE, POLL_MS, PREVIEW_SIZE, ProgressWindow, preview_curve
 class Window(ProgressWindow):
     def __init__(self, title: str, photo: bytes, counts: list[int], color: str = "#000000"):
         super().__init__(counts, color)
+        # GTK, GLib and D-Bus write warnings (no accessibility bus, theme parts missing) to the process's stderr,
+        # which Inkscape would show as an error dialog: while the window lives they go to the null device
+        self._stderr = os.dup(2)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        try:
+            self._build(title, photo)
+        except BaseException:
+            self._restore_stderr()
+            raise
+
+    def _restore_stderr(self) -> None:
+        if self._stderr is not None:
+            os.dup2(self._stderr, 2)
+            os.close(self._stderr)
+            self._stderr = None
+
+    def _build(self, title: str, photo: bytes) -> None:
         if not Gtk.init_check([])[0]:
             raise RuntimeError("GTK cannot open a display")
         self.window = Gtk.Window(title=title, resizable=False)
@@ -51,10 +72,13 @@ class Window(ProgressWindow):
             return False
 
         GLib.timeout_add(POLL_MS, tick)
-        Gtk.main()
-        self.window.destroy()
-        while Gtk.events_pending():
-            Gtk.main_iteration()
+        try:
+            Gtk.main()
+            self.window.destroy()
+            while Gtk.events_pending():
+                Gtk.main_iteration()
+        finally:
+            self._restore_stderr()
 
     def show_status(self, text: str) -> None:
         self.status.set_text(text)
@@ -76,8 +100,6 @@ class Window(ProgressWindow):
         context.set_source_rgb(1, 1, 1)
         context.paint()
         if self.backdrop is not None:
-            from gi.repository import Gdk
-
             Gdk.cairo_set_source_pixbuf(context, self.backdrop, *self.origin)
             context.paint_with_alpha(FADE)
         red, green, blue = (int(self.color[k:k + 2], 16) / 255 for k in (1, 3, 5))
