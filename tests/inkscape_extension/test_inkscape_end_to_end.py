@@ -15,6 +15,7 @@ import io
 import os
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -115,8 +116,14 @@ def run_inkscape(tmp_path: Path, document: Path, ids: list[str], environment=Non
                    '  sleep 0.5\n'
                    'done\n'
                    'wait $inkscape']
-    run = subprocess.run(["xvfb-run", "-a", *command], capture_output=True, text=True, timeout=240, env=env,
-                         stdin=subprocess.DEVNULL, cwd=tmp_path)
+    process = subprocess.Popen(["xvfb-run", "-a", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env, stdin=subprocess.DEVNULL, cwd=tmp_path, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=240)
+    except subprocess.TimeoutExpired:  # a hung Inkscape (a modal dialog) and its children go, not on running
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+    run = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     # Inkscape exits 0 even when the action is unknown: the document itself is the evidence.
     assert output.exists(), f"no output; inkscape said: {run.stdout[-2000:]} {run.stderr[-2000:]}"
     return etree.parse(str(output)).getroot(), output
