@@ -14,7 +14,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # this folder's packages first, so that libraries of the system's (an older protobuf) cannot shadow them
 sys.path[:0] = [HERE, os.path.join(HERE, "vendor")]
 
+import warnings  # noqa: E402
+
 import inkex  # noqa: E402
+
+# inkex turns every Python warning on (for extension authors); Inkscape shows anything on stderr as an error
+# dialog, which in a batch run waits forever. A warning is never the illustrator's to act on: none is shown.
+warnings.simplefilter("ignore")
 
 
 class Sketch(inkex.EffectExtension):

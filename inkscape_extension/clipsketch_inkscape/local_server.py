@@ -21,7 +21,6 @@ import shutil
 import socket
 import subprocess
 import time
-import warnings
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -113,10 +112,7 @@ def _start_or_wait(client: SketchClient, address: str, log: Path, deadline: floa
     process = _spawn([*server_command(), "serve", "--listen", address], log)
     while True:
         if _serving(client, 1.0):
-            with warnings.catch_warnings():  # it runs on by itself: no "subprocess is still running" warning
-                warnings.simplefilter("ignore", ResourceWarning)
-                del process
-            return
+            return  # it runs on by itself
         code = process.poll()
         if code is not None:
             if _listening(address):  # it lost the port to a server started meanwhile: use that one

@@ -246,9 +246,6 @@ def test_refine_in_real_inkscape_keeps_the_users_strokes(server, tmp_path, chels
 
 
 @pytest.mark.skipif(not shutil.which("xdotool"), reason="needs xdotool (make test installs it)")
-@pytest.mark.xfail(strict=True, reason="known open bug (issue 19): inside the real Inkscape the GTK progress window "
-                   "of Inkscape's own Python does not take the Use this click (it does outside Inkscape: "
-                   "test_install_and_local_server); strict, so this fails once it works")
 def test_use_this_in_the_progress_window_inserts_the_best_strokes_so_far(tmp_path, chelsea):
     """The progress window in the real Inkscape under Xvfb: Use this (pressed with xdotool) ends a job of 4 then 8
     strokes and 5000 steps early; the 4-stroke sketch so far is inserted over the image, the 8-stroke count never
