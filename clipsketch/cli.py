@@ -70,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     _add_serve_arguments(serve)
     serve.set_defaults(run=run_serve)
 
-    service = commands.add_parser("service", help="the server as a systemd user service")
+    service = commands.add_parser("service", help="the server as a per-user service (systemd, launchd, Task "
+                                                  "Scheduler)")
     service.add_argument("action", choices=["install", "uninstall", "status", "print"])
+    service.add_argument("--system", default=None, choices=["Linux", "Darwin", "Windows"],
+                         help="print: the definition for that system instead of this one")
     _add_serve_arguments(service, for_unit=True)
     service.set_defaults(run=run_service)
 
@@ -333,7 +336,7 @@ def run_service(args: argparse.Namespace) -> int:
 
         check_security(args.listen, _read_token(args), args.tls_cert, args.tls_key)
     if args.action == "print":
-        print(service.unit_text(forwarded), end="")
+        print(service.definition(forwarded, args.system), end="")
     elif args.action == "install":
         print(service.install(forwarded, shlex.join(["clipsketch", "serve", *forwarded])))
     elif args.action == "uninstall":

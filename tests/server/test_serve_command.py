@@ -145,3 +145,43 @@ def test_server_command_is_not_shadowed_by_a_clipsketch_folder(tmp_path, beside_
     run = subprocess.run([*command, "--version"], cwd=tmp_path, env=environment, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0 and run.stdout.startswith("clipsketch "), run.stderr
+
+
+def test_launchd_agent_and_windows_logon_task(tmp_path, monkeypatch):
+    """The macOS and Windows entries of the service table: their definitions parse as launchd and Task Scheduler
+    read them, run `clipsketch serve --preload` with the options, and install writes them where those managers
+    look (here neither manager runs, so nothing is started and the message says how to run the server)."""
+    import plistlib
+
+    from clipsketch.server import service
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    arguments = ["--listen", "127.0.0.1:50051", "--token-file", "C:/Users/ann/token file"]
+    command = service.service_command(arguments)
+    agent = plistlib.loads(service.definition(arguments, "Darwin").encode())
+    assert agent["Label"] == "org.clipsketch.server" and agent["ProgramArguments"] == command
+    assert agent["RunAtLoad"] is True and agent["KeepAlive"] == {"SuccessfulExit": False}
+    assert agent["StandardOutPath"] == str(tmp_path / "Library" / "Logs" / "clipsketch" / "server.log")
+
+    done = service.install(arguments, system="Darwin")
+    plist = tmp_path / "Library" / "LaunchAgents" / "org.clipsketch.server.plist"
+    assert plistlib.loads(plist.read_bytes())["ProgramArguments"] == command
+    assert "launchctl is not here" in done and "nothing was started" in done
+
+    done = service.install(arguments, system="Windows")
+    task_file = tmp_path / "Local" / "clipsketch" / "task.xml"
+    assert "schtasks is not here" in done
+    task = etree.fromstring(task_file.read_text(encoding="utf-16").split("\n", 1)[1].encode())
+    ns = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
+    assert task.find("t:Triggers/t:LogonTrigger/t:Enabled", ns).text == "true"
+    assert task.find("t:Actions/t:Exec/t:Command", ns).text == command[0]
+    assert task.find("t:Actions/t:Exec/t:Arguments", ns).text == subprocess.list2cmdline(command[1:])
+    assert '"C:/Users/ann/token file"' in task.find("t:Actions/t:Exec/t:Arguments", ns).text
+    assert task.find("t:Settings/t:RestartOnFailure/t:Count", ns) is not None
+    assert task.find("t:Principals/t:Principal/t:RunLevel", ns).text == "LeastPrivilege"
+    assert service.MANAGERS["Windows"].start(task_file)[0] == ["schtasks", "/Create", "/TN", "clipsketch", "/XML",
+                                                               str(task_file), "/F"]
+    assert service.uninstall("Darwin") == f"removed {plist}" and service.uninstall("Windows") == f"removed {task_file}"
+    with pytest.raises(ValueError, match="no service manager is known for Plan9"):
+        service.definition(arguments, "Plan9")
