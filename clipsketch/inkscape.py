@@ -14,6 +14,7 @@ remove that folder).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -31,8 +32,8 @@ LEGACY_FOLDER = "clipsketch"
 SERVER_RECORD = "clipsketch_server.json"
 SOURCE = Path(clipsketch.inkscape_extension.__file__).resolve().parent
 PACKAGE = Path(clipsketch.__file__).resolve().parent
-COPIED_IN = {"clipsketch_inkscape/addresses.py": PACKAGE / "addresses.py",
-             "clipsketch_inkscape/sketch_pb2.py": PACKAGE.parent / "proto" / "sketch_pb2.py"}
+COPIED_IN = {"clipsketch_inkscape/addresses.py": "clipsketch.addresses",
+             "clipsketch_inkscape/sketch_pb2.py": "clipsketch.proto.sketch_pb2"}  # the modules' files, found, not run
 LEGAL = ("LICENSE", "NOTICE")
 
 # Where Inkscape keeps a user's profile when it cannot be asked (``~`` is the home folder, ``$NAME`` a variable),
@@ -122,7 +123,8 @@ def extension_files() -> dict[str, Path]:
         relative = path.relative_to(SOURCE).as_posix()
         if path.is_file() and "__pycache__" not in path.parts and relative != "__init__.py":
             files[relative] = path
-    files.update(COPIED_IN)
+    for relative, module in COPIED_IN.items():
+        files[relative] = Path(importlib.util.find_spec(module).origin)
     for name in LEGAL:
         files[name] = _legal_file(name)
     return files
