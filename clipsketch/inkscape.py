@@ -26,6 +26,7 @@ from pathlib import Path
 import clipsketch
 import clipsketch.inkscape_extension
 from clipsketch import __version__
+from clipsketch.inkscape_extension.clipsketch_inkscape.folders import expand  # stdlib only, shared
 
 FOLDER = "clipsketch-extension"
 LEGACY_FOLDER = "clipsketch"
@@ -52,30 +53,10 @@ INKSCAPE_BINARIES = {
                "~/Applications/Inkscape.app/Contents/MacOS/inkscape"],
     "Linux": [],
 }
-_DEFAULT_VARIABLES = {"XDG_CONFIG_HOME": "~/.config", "APPDATA": "~/AppData/Roaming",
-                      "ProgramFiles": "C:/Program Files", "ProgramFiles(x86)": "C:/Program Files (x86)"}
 
 
 class ProfileNotFound(Exception):
     """No Inkscape profile folder could be chosen; the message says what to pass instead."""
-
-
-def expand(pattern: str, environ: dict[str, str], home: Path) -> Path:
-    """``pattern`` of the tables above with ``~`` and ``$NAME`` (from ``environ``, else the usual default)."""
-    parts = []
-    for part in pattern.split("/"):
-        if not part and not parts:  # an absolute pattern
-            parts.append("/")
-        elif part == "~":
-            parts.append(str(home))
-        elif part.startswith("$"):
-            name = part[1:]  # Windows spells its variables in any case
-            value = next((v for k, v in environ.items() if k.upper() == name.upper() and v), None)
-            value = value or _DEFAULT_VARIABLES.get(name, "")
-            parts.append(str(expand(value, environ, home)) if value.startswith("~") else value)
-        else:
-            parts.append(part)
-    return Path(*parts)
 
 
 def find_profile(system: str | None = None, environ: dict[str, str] | None = None, home: Path | None = None,

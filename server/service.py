@@ -108,12 +108,13 @@ class Manager:
     name: str
     path: Callable[[], Path]
     text: Callable[[list[str]], str]
-    program: str  # the manager's command, which must be on PATH to start anything
     start: Callable[[Path], list[list[str]]]
     stop: Callable[[Path], list[list[str]]]
     status: Callable[[Path], list[str]]
     logs: str
     absent: str  # what is said when the manager does not run here
+    running: Callable[[], bool]  # whether it can register and start services here
+    advice: str = ""  # said too when it does not run
     encoding: str = "utf-8"  # of the definition file
 
 
@@ -125,29 +126,33 @@ MANAGERS = {
     "Linux": Manager(
         "a systemd user unit",
         lambda: Path(os.environ.get("XDG_CONFIG_HOME") or _home(".config")) / "systemd" / "user" / UNIT_NAME,
-        unit_text, "systemctl",
+        unit_text,
         lambda path: [["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", "--now", UNIT_NAME]],
         lambda path: [["systemctl", "--user", "disable", "--now", UNIT_NAME], ["systemctl", "--user", "daemon-reload"]],
         lambda path: ["systemctl", "--user", "status", "--no-pager", UNIT_NAME],
         "journalctl --user -u clipsketch", "no user systemd runs here (a container, a session without systemd, "
-        "WSL…)"),
+        "WSL…)", lambda: _user_systemd(),
+        f"As a system service: `clipsketch service print [options] | sudo tee /etc/systemd/system/{UNIT_NAME}`, "
+        "add User=/Group= lines, then `sudo systemctl enable --now clipsketch`."),
     "Darwin": Manager(
         "a launchd agent",
         lambda: _home("Library", "LaunchAgents", f"{LAUNCHD_LABEL}.plist"),
-        launchd_text, "launchctl",
+        launchd_text,
         lambda path: [["launchctl", "bootstrap", f"gui/{_uid()}", str(path)]],
         lambda path: [["launchctl", "bootout", f"gui/{_uid()}", str(path)]],
         lambda path: ["launchctl", "print", f"gui/{_uid()}/{LAUNCHD_LABEL}"],
-        "~/Library/Logs/clipsketch/server.log", "launchctl is not here (this is no macOS session)"),
+        "~/Library/Logs/clipsketch/server.log", "launchctl is not here (this is no macOS session)",
+        lambda: shutil.which("launchctl") is not None),
     "Windows": Manager(
         "a Task Scheduler logon task",
         lambda: Path(os.environ.get("LOCALAPPDATA") or _home("AppData", "Local")) / "clipsketch" / "task.xml",
-        task_text, "schtasks",
+        task_text,
         lambda path: [["schtasks", "/Create", "/TN", SERVICE_NAME, "/XML", str(path), "/F"],
                       ["schtasks", "/Run", "/TN", SERVICE_NAME]],
         lambda path: [["schtasks", "/End", "/TN", SERVICE_NAME], ["schtasks", "/Delete", "/TN", SERVICE_NAME, "/F"]],
         lambda path: ["schtasks", "/Query", "/TN", SERVICE_NAME, "/V", "/FO", "LIST"],
-        "Task Scheduler → clipsketch → History", "schtasks is not here (this is no Windows session)", "utf-16"),
+        "Task Scheduler → clipsketch → History", "schtasks is not here (this is no Windows session)",
+        lambda: shutil.which("schtasks") is not None, encoding="utf-16"),
 }
 
 
@@ -182,24 +187,22 @@ def install(serve_arguments: list[str], foreground_command: str = "clipsketch se
     done = [f"wrote {chosen.name}: {path}"]
     if not start:
         return "\n".join(done)
-    if _running(chosen):
+    if chosen.running():
         for command in chosen.start(path):
             _run(command)
         done.append(f"registered and started it (logs: {chosen.logs})")
     else:
         done.append(f"{chosen.absent}, so nothing was started. Run the server without it: `{foreground_command}` in "
                     "the foreground (under tmux, screen or nohup to keep it running).")
-        if chosen is MANAGERS["Linux"]:
-            done.append(f"As a system service: `clipsketch service print [options] | sudo tee "
-                        f"/etc/systemd/system/{UNIT_NAME}`, add User=/Group= lines, then `sudo systemctl enable "
-                        f"--now clipsketch`.")
+        if chosen.advice:
+            done.append(chosen.advice)
     return "\n".join(done)
 
 
 def uninstall(system: str | None = None) -> str:
     chosen = manager(system)
     path = chosen.path()
-    if _running(chosen):
+    if chosen.running():
         for command in chosen.stop(path):
             subprocess.run(command, capture_output=True, check=False)
     if not path.exists():
@@ -213,17 +216,10 @@ def status(system: str | None = None) -> str:
     path = chosen.path()
     if not path.exists():
         return f"not installed ({path} does not exist)"
-    if not _running(chosen):
+    if not chosen.running():
         return f"installed at {path}; {chosen.absent}"
     result = subprocess.run(chosen.status(path), capture_output=True, text=True, check=False)
     return result.stdout.strip() or result.stderr.strip()
-
-
-def _running(chosen: Manager) -> bool:
-    """Whether the manager can register and start services here."""
-    if chosen is MANAGERS["Linux"]:
-        return _user_systemd()
-    return shutil.which(chosen.program) is not None
 
 
 def _user_systemd() -> bool:

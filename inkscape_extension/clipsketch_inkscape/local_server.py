@@ -26,6 +26,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .addresses import split_address
+from .folders import expand
 from .rpc import ServerError, SketchClient, Status
 
 START_SECONDS = 180
@@ -40,7 +41,6 @@ DETACH = {"posix": {"start_new_session": True}, "nt": {"creationflags": 0x000002
 # Where the server's log goes, by ``platform.system()`` ("*": any other), as in clipsketch's own tables.
 CACHE_DIRS = {"Windows": "$LOCALAPPDATA/clipsketch", "Darwin": "~/Library/Caches/clipsketch",
               "*": "$XDG_CACHE_HOME/clipsketch"}
-_CACHE_DEFAULTS = {"LOCALAPPDATA": "~/AppData/Local", "XDG_CACHE_HOME": "~/.cache"}
 # Sandboxes whose extensions cannot start a program of the host: (name, how it is recognised).
 SANDBOXES = [("the Flatpak sandbox", lambda root, environ: (root / ".flatpak-info").exists()),
              ("the Snap sandbox", lambda root, environ: bool(environ.get("SNAP")))]
@@ -59,14 +59,9 @@ def sandbox(root: Path = Path("/"), environ: dict[str, str] | None = None) -> st
 
 
 def server_log_path(system: str | None = None, environ: dict[str, str] | None = None) -> Path:
-    environ = os.environ if environ is None else environ
+    environ = dict(os.environ) if environ is None else environ
     pattern = CACHE_DIRS.get(system or platform.system(), CACHE_DIRS["*"])
-    head, _, rest = pattern.partition("/")
-    if head.startswith("$"):
-        base = environ.get(head[1:]) or _CACHE_DEFAULTS[head[1:]]
-    else:
-        base = head
-    return Path(os.path.expanduser(base), rest) / "server.log"
+    return expand(pattern, environ, Path.home()) / "server.log"
 
 
 def server_command(folder: Path = EXTENSION_FOLDER) -> list[str]:

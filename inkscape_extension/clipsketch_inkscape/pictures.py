@@ -102,6 +102,8 @@ def _jpeg(data: bytes):
 
 
 def _webp(data: bytes):
+    if data[8:12] != b"WEBP":  # another RIFF file (WAV, AVI)
+        return 0, 0, None
     width = height = 0
     offset, exif = 12, None
     while offset + 8 <= len(data):
@@ -152,8 +154,7 @@ def _tiff_tags(tiff: bytes, wanted: tuple[int, ...]) -> dict[int, int]:
 
 
 _SIZE_READERS = [(b"\x89PNG\r\n\x1a\n", _png), (b"\xff\xd8", _jpeg), (b"GIF87a", _gif), (b"GIF89a", _gif),
-                 (b"BM", _bmp), (b"II*\0", _tiff), (b"MM\0*", _tiff)]
-_SIZE_READERS.append((b"RIFF", lambda data: _webp(data) if data[8:12] == b"WEBP" else (0, 0, None)))
+                 (b"BM", _bmp), (b"II*\0", _tiff), (b"MM\0*", _tiff), (b"RIFF", _webp)]
 
 
 def linked_file_candidates(href: str, folders: Sequence[str | os.PathLike]) -> list[Path]:

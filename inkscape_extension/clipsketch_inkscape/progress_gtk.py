@@ -38,7 +38,7 @@ class Window(ProgressWindow):
         if not Gtk.init_check([])[0]:
             raise RuntimeError("GTK cannot open a display")
         self.window = Gtk.Window(title=title, resizable=False)
-        self.window.connect("delete-event", lambda *_: (self.cancel(), True)[1])
+        self.window.connect("delete-event", self._on_close)
         box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4, margin=10)
         self.window.add(box)
         self.status = Gtk.Label(label="Waiting for the server…", width_chars=48)
@@ -63,6 +63,11 @@ class Window(ProgressWindow):
         self.window.show_all()
         screen = self.window.get_screen()
         self.window.move(max(0, screen.get_width() - self.window.get_size()[0] - 40), 60)
+
+    def _on_close(self, *_args) -> bool:
+        """Closing the window is Cancel; the window stays until the job has ended (True: not destroyed yet)."""
+        self.cancel()
+        return True
 
     def main_loop(self, poll) -> None:
         def tick():

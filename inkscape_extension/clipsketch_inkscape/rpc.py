@@ -55,7 +55,7 @@ def _server_error(error: BaseException) -> ServerError:
         return ServerError(Status.DEADLINE_EXCEEDED, "timed out")
     if isinstance(error, ConnectionRefusedError):
         return ServerError(Status.UNAVAILABLE, "connection refused")
-    if isinstance(error, (OSError, StreamTerminatedError, ConnectionError)):
+    if isinstance(error, (OSError, StreamTerminatedError)):
         return ServerError(Status.UNAVAILABLE, f"unreachable ({error})")
     return ServerError(Status.UNKNOWN, str(error) or type(error).__name__)
 
