@@ -44,7 +44,7 @@ class Window(ProgressWindow):
         self.status = Gtk.Label(label="Waiting for the server…", width_chars=48)
         self.bar = Gtk.ProgressBar()
         self.remaining = Gtk.Label(label="", width_chars=48)
-        self.canvas = Gtk.DrawingArea()
+        self.canvas = Gtk.DrawingArea(halign=Gtk.Align.CENTER)  # its 240 px, not the window's width
         self.canvas.set_size_request(PREVIEW_SIZE, PREVIEW_SIZE)
         self.canvas.connect("draw", self._draw)
         buttons = Gtk.Box(spacing=8, homogeneous=True, halign=Gtk.Align.CENTER)
