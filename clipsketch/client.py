@@ -65,12 +65,16 @@ class SketchClient:
         token: sent as ``authorization: Bearer TOKEN`` (servers off loopback require one).
         tls_ca: PEM file of the CA (or self-signed certificate) to trust; enables TLS.
         timeout: default deadline in seconds for each sketch (None: none).
+        tls_name: the name to check the server's certificate against, when ``servers`` is an IP address found
+            under that name.
     """
 
     def __init__(self, servers: str | Sequence[str], token: str | None = None, tls_ca: str | None = None,
-                 timeout: float | None = None):
+                 timeout: float | None = None, tls_name: str | None = None):
         options = [("grpc.service_config", _SERVICE_CONFIG), ("grpc.enable_retries", 1),
                    ("grpc.max_receive_message_length", 64 * 2**20), ("grpc.max_send_message_length", 64 * 2**20)]
+        if tls_ca and tls_name:
+            options.append(("grpc.ssl_target_name_override", tls_name))
         target = channel_target(servers)
         self.servers = 1 if isinstance(servers, str) else len(servers)
         if tls_ca:

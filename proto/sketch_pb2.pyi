@@ -189,7 +189,7 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "device", "devices", "backbone", "clip_weights_available", "mask_available", "limits", "defaults", "schedules")
+    __slots__ = ("version", "device", "devices", "backbone", "clip_weights_available", "mask_available", "limits", "defaults", "schedules", "workers")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +199,7 @@ class ServerInfo(_message.Message):
     LIMITS_FIELD_NUMBER: _ClassVar[int]
     DEFAULTS_FIELD_NUMBER: _ClassVar[int]
     SCHEDULES_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
     version: str
     device: str
     devices: _containers.RepeatedScalarFieldContainer[str]
@@ -208,7 +209,8 @@ class ServerInfo(_message.Message):
     limits: Limits
     defaults: Defaults
     schedules: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., backbone: _Optional[str] = ..., clip_weights_available: _Optional[bool] = ..., mask_available: _Optional[bool] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., defaults: _Optional[_Union[Defaults, _Mapping]] = ..., schedules: _Optional[_Iterable[str]] = ...) -> None: ...
+    workers: int
+    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., backbone: _Optional[str] = ..., clip_weights_available: _Optional[bool] = ..., mask_available: _Optional[bool] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., defaults: _Optional[_Union[Defaults, _Mapping]] = ..., schedules: _Optional[_Iterable[str]] = ..., workers: _Optional[int] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_photo_bytes", "max_photo_pixels", "max_strokes", "max_stroke_counts", "max_iterations", "max_seeds", "max_queue")

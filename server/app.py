@@ -1,8 +1,16 @@
 """Assembling and running the server: services, security, logs, signals.
 
-``SketchServer`` wires the sketch service, the standard health service (SERVING once the models are loaded) and
-server reflection onto one gRPC server. It listens on loopback unless told otherwise; any other address needs a
-token (clients send ``authorization: Bearer TOKEN``), and TLS is available with a certificate and key.
+``SketchServer`` wires the sketch service, the standard health service and server reflection onto one gRPC
+server. It listens on loopback unless told otherwise; any other address needs a token (clients send
+``authorization: Bearer TOKEN``) on every call but the health service's (Kubernetes' gRPC probes send no metadata),
+and TLS is available with a certificate and key.
+
+Health, as probes read it (:data:`LIVENESS` and :data:`READINESS`):
+
+- ``""`` (the process): SERVING while the server runs, models loading included; NOT_SERVING when the models failed
+  to load (a restart may help) and once it stops.
+- ``clipsketch.v1.SketchService`` (ready for jobs): SERVING once the models are loaded, NOT_SERVING while they load
+  and as soon as a drain starts.
 """
 
 from __future__ import annotations
@@ -33,6 +41,11 @@ from clipsketch.server.servicer import SketchServicer
 log = logging.getLogger("clipsketch.server")
 SERVICE_NAME = sketch_pb2.DESCRIPTOR.services_by_name["SketchService"].full_name
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+LIVENESS = ""
+"""The health service name a liveness probe asks: is the process serving at all."""
+READINESS = SERVICE_NAME
+"""The health service name a readiness probe asks: does the server take jobs now."""
 
 
 class SecurityError(ValueError):
@@ -48,13 +61,15 @@ def check_security(listen: str, token: str | None, tls_cert: str | None, tls_key
 
 
 class TokenInterceptor(grpc.ServerInterceptor):
-    """Refuses calls without ``authorization: Bearer <token>`` with UNAUTHENTICATED (compared in constant time)."""
+    """Refuses calls without ``authorization: Bearer <token>`` with UNAUTHENTICATED (compared in constant time),
+    except the health service's: probes cannot send a token, and health says nothing a token protects."""
 
     def __init__(self, token: str):
         self._token = token
 
     def intercept_service(self, continuation, handler_call_details):
-        if presents_token(handler_call_details.invocation_metadata, self._token):
+        if handler_call_details.method.startswith(f"/{HEALTH_SERVICE}/") or presents_token(
+                handler_call_details.invocation_metadata, self._token):
             return continuation(handler_call_details)
         handler = continuation(handler_call_details)
         if handler is None:
@@ -110,8 +125,8 @@ class SketchServer:
         self.jobs = JobQueue(max_queue, workers)
         self.models = ModelHolder(load_engine)
         self.health = health.HealthServicer()
-        for name in ("", SERVICE_NAME):
-            self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+        self.health.set(READINESS, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.models.on_ready(self._models_ready)
         self.servicer = SketchServicer(self.models, self.jobs, self.limits, ResultCache(cache_size))
         # well above the photo limit, so that an oversized photo gets the documented INVALID_ARGUMENT from
@@ -128,7 +143,7 @@ class SketchServer:
         )
         sketch_pb2_grpc.add_SketchServiceServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        add_reflection(self.server, (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
+        add_reflection(self.server, (SERVICE_NAME, HEALTH_SERVICE))
         try:
             if tls_cert:
                 credentials = grpc.ssl_server_credentials([(Path(tls_key).read_bytes(),
@@ -146,13 +161,28 @@ class SketchServer:
 
     def _models_ready(self, ok: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
-        for name in ("", SERVICE_NAME):
+        for name in (LIVENESS, READINESS):
             self.health.set(name, status)
 
     def start(self) -> SketchServer:
         self.models.start()
         self.server.start()
         return self
+
+    def drain(self, seconds: float, cancel_now: threading.Event | None = None) -> bool:
+        """Stop taking jobs (new ones and waiting ones get UNAVAILABLE: their clients send them elsewhere), tell
+        the readiness probe at once, and let running jobs end, at most ``seconds`` or until ``cancel_now`` is set;
+        then :meth:`stop` (jobs still running come back UNAVAILABLE too). True if no job had to be stopped."""
+        self.servicer.shutting_down.set()
+        self.health.set(READINESS, health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.jobs.close(cancel_running=False)
+        running = self.jobs.running
+        log.info("draining", extra={"fields": {"running": running, "seconds": seconds}})
+        idle = self.jobs.wait_until_idle(seconds, cancel_now)
+        if not idle:
+            log.info("drain time is up: stopping the running jobs", extra={"fields": {"running": self.jobs.running}})
+        self.stop()
+        return idle
 
     def stop(self, grace: float = 5.0) -> None:
         """Refuse new work, cancel queued and running jobs (their clients get CANCELLED), then stop."""
@@ -202,9 +232,13 @@ def serve(args) -> int:
 
     divide_threads(args.workers)
     server = SketchServer(load_engine, args.listen, token, args.tls_cert, args.tls_key, args.max_queue, args.workers)
-    stopped = threading.Event()
+    stopped, cancel_now = threading.Event(), threading.Event()
 
     def on_signal(number, _frame):
+        if stopped.is_set():  # a second signal: stop the running jobs now
+            log.info("stopping the running jobs now", extra={"fields": {"signal": signal.Signals(number).name}})
+            cancel_now.set()
+            return
         log.info("shutting down", extra={"fields": {"signal": signal.Signals(number).name}})
         stopped.set()
 
@@ -220,6 +254,6 @@ def serve(args) -> int:
     log.info("listening", extra={"fields": {"address": server.address, "tls": bool(args.tls_cert),
                                             "token": bool(token)}})
     stopped.wait()
-    server.stop(grace=5.0)
+    server.drain(args.drain_seconds, cancel_now)
     log.info("stopped")
     return 0

@@ -48,6 +48,7 @@ class JobQueue:
 
     def __init__(self, max_queue: int, workers: int = 1):
         self.max_queue = max_queue
+        self.workers = workers
         self.submitted = 0  # jobs accepted since start
         self._waiting: collections.deque[Job] = collections.deque()
         self._running: dict[str, Job] = {}
@@ -114,12 +115,13 @@ class JobQueue:
         with self._lock:
             return len(self._waiting)
 
-    def close(self) -> None:
-        """Refuse new jobs, cancel all waiting and running ones, and let the workers finish."""
+    def close(self, cancel_running: bool = True) -> None:
+        """Refuse new jobs and cancel the waiting ones; cancel the running ones too unless ``cancel_running`` is
+        False (a drain: they may end on their own, see :meth:`wait_until_idle`)."""
         with self._lock:
             self._closed = True
             waiting, self._waiting = list(self._waiting), collections.deque()
-            running = list(self._running.values())
+            running = list(self._running.values()) if cancel_running else []
             self._lock.notify_all()
         for job in [*waiting, *running]:
             job.cancelled.set()
@@ -127,6 +129,20 @@ class JobQueue:
             job.emit(_END)
             log.info("job cancelled", extra={"fields": {"request_id": job.request_id, "while": "waiting",
                                                         "reason": "the server is shutting down"}})
+
+    @property
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def wait_until_idle(self, timeout: float, interrupted: threading.Event | None = None) -> bool:
+        """Wait until no job runs (True), at most ``timeout`` seconds or until ``interrupted`` is set (False)."""
+        deadline = time.monotonic() + timeout
+        while self.running:
+            if time.monotonic() >= deadline or (interrupted is not None and interrupted.is_set()):
+                return False
+            time.sleep(0.1)
+        return True
 
     def join(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -101,9 +101,11 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
                     yield pb.SketchEvent(request_id=request_id, queued=pb.Queued(position=position))
                 continue
             if item is end:
+                if job.cancelled.is_set() and self.shutting_down.is_set():  # not the client's doing: retry elsewhere
+                    context.abort(grpc.StatusCode.UNAVAILABLE, "the server is shutting down and stopped the job; "
+                                                               "send it to another server")
                 if job.cancelled.is_set():
-                    reason = "the server is shutting down" if self.shutting_down.is_set() else "the job was cancelled"
-                    context.abort(grpc.StatusCode.CANCELLED, reason)
+                    context.abort(grpc.StatusCode.CANCELLED, "the job was cancelled")
                 return
             if isinstance(item, _Failure):
                 _refuse(context, request_id, item.code, item.message)
@@ -200,6 +202,7 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             defaults=pb.Defaults(strokes=default.strokes, iterations=default.iterations, seeds=default.seeds,
                                  schedule=default.schedule),
             schedules=list(SCHEDULES),
+            workers=self.jobs.workers,
         )
 
 

@@ -117,6 +117,7 @@ def serve_process():
         process = subprocess.Popen(
             [sys.executable, "-m", "clipsketch.cli", "serve", "--listen", "127.0.0.1:0", "--preload", *arguments],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},  # several servers share the test machine's cores
         )
         processes.append(process)
         line = process.stdout.readline()  # "clipsketch serve: listening on HOST:PORT" once models are loaded

@@ -286,6 +286,72 @@ def test_token_is_required_off_loopback(make_server, photo_bytes, tiny_model_con
     with SketchClient(address, token="s3cret") as client:
         assert client.info().version == __version__
         assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"
+    # Kubernetes' gRPC probes send no metadata: the health service answers without the token, nothing else does
+    channel = grpc.insecure_channel(address)
+    for service in ("", "clipsketch.v1.SketchService"):
+        answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+    with pytest.raises(grpc.RpcError) as hidden:
+        list(ProtoReflectionDescriptorDatabase(channel).get_services())
+    assert hidden.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    channel.close()
+
+
+def test_liveness_serves_while_the_models_load_and_readiness_once_they_are_loaded(make_server):
+    loading = threading.Event()
+
+    def slow_engine():
+        loading.wait(30)
+        from tests.conftest import tiny_engine
+
+        return tiny_engine()
+
+    server = make_server(load_engine=slow_engine)
+    stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(server.address))
+
+    def status(service):
+        return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+
+    assert status("") == health_pb2.HealthCheckResponse.SERVING  # alive: a liveness probe must not restart it
+    assert status("clipsketch.v1.SketchService") == health_pb2.HealthCheckResponse.NOT_SERVING  # not ready
+    loading.set()
+    assert wait_for(lambda: status("clipsketch.v1.SketchService") == health_pb2.HealthCheckResponse.SERVING)
+
+
+def test_drain_lets_the_running_job_finish_and_sends_new_ones_away(make_server, client_factory, photo_bytes):
+    server = make_server(max_queue=4)
+    running = client_factory(server).events(photo_bytes, request_id="running", strokes=[3], iterations=60, seeds=1,
+                                            mask=False)
+    assert next(running).HasField("queued") and next(running).HasField("started")
+    waiting = client_factory(server).events(photo_bytes, request_id="waiting", **LONG)
+    assert next(waiting).queued.position == 1
+    drained = []
+    drainer = threading.Thread(target=lambda: drained.append(server.drain(60)))
+    drainer.start()
+    stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(server.address))
+    readiness = health_pb2.HealthCheckRequest(service="clipsketch.v1.SketchService")
+    assert wait_for(lambda: stub.Check(readiness, timeout=5).status == health_pb2.HealthCheckResponse.NOT_SERVING)
+    with pytest.raises(ServerError) as refused:  # new work goes elsewhere…
+        client_factory(server).sketch(photo_bytes, **QUICK)
+    assert refused.value.code == grpc.StatusCode.UNAVAILABLE and "shutting down" in str(refused.value)
+    with pytest.raises(ServerError) as sent_back:  # …and so does the job that was waiting
+        list(waiting)
+    assert sent_back.value.code == grpc.StatusCode.UNAVAILABLE
+    assert kinds(running)[-1] == "done"  # the running one ends with its results
+    drainer.join(60)
+    assert drained == [True]
+
+
+def test_drain_time_up_stops_the_job_with_unavailable(make_server, client_factory, photo_bytes):
+    server = make_server()
+    running = client_factory(server).events(photo_bytes, **LONG)
+    assert next(running).HasField("queued") and next(running).HasField("started")
+    assert server.drain(0.5) is False
+    with pytest.raises(ServerError) as stopped:
+        list(running)
+    assert stopped.value.code == grpc.StatusCode.UNAVAILABLE  # not CANCELLED: the client may send it elsewhere
 
 
 def test_requests_spread_over_several_servers(make_server, photo_bytes):
