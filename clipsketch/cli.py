@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from clipsketch import __version__
+from clipsketch.batch import RETRIES
 from clipsketch.core.options import (
     BACKBONES,
     DEVICES,
@@ -19,6 +20,9 @@ from clipsketch.core.options import (
 )
 from clipsketch.core.schedules import DEFAULT_SCHEDULE, SCHEDULES
 
+DEFAULT_DRAIN_SECONDS = 30.0
+"""How long ``serve`` lets running jobs finish after SIGTERM or Ctrl-C (Kubernetes' default grace is 30 s)."""
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="clipsketch", description="Turn photos into abstract line sketches.")
@@ -29,42 +33,47 @@ def main(argv: list[str] | None = None) -> int:
                                  description="Sketch a photo. Ctrl-C once finishes early and keeps the best "
                                              "strokes so far; twice aborts.")
     sketch.add_argument("photo", type=Path, help="photo file (PNG, JPEG, WebP, TIFF, …)")
-    sketch.add_argument("--strokes", type=int, nargs="+", default=list(DEFAULT_STROKES),
-                        help=f"stroke counts, e.g. 4 8 16 32 (default {' '.join(map(str, DEFAULT_STROKES))})")
-    sketch.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=list(SCHEDULES),
-                        help=f"fast: the default, converged in a fraction of the time; reference: CLIPasso's own "
-                             f"(2000 steps at a constant learning rate, 3 seeds) (default {DEFAULT_SCHEDULE})")
-    sketch.add_argument("--iterations", type=int, default=None,
-                        help="optimisation steps per stroke count (default: the schedule's, "
-                             + ", ".join(f"{s.name} {s.iterations}" + (f" ({s.on_cuda.iterations} on a CUDA GPU)"
-                                         if s.on_cuda else "") for s in SCHEDULES.values()) + ")")
-    sketch.add_argument("--seeds", type=int, default=None,
-                        help="random starts per stroke count; the best wins (default: the schedule's, "
-                             + ", ".join(f"{s.name} {s.seeds}" for s in SCHEDULES.values()) + ")")
-    sketch.add_argument("--seed", type=int, default=0, help="first seed")
-    sketch.add_argument("--mask", action=argparse.BooleanOptionalAction, default=None,
-                        help="remove the background with U²-Net (default: when installed)")
-    sketch.add_argument("--width", type=float, default=None,
-                        help="stroke width in photo pixels (default: 3/224 of the framed photo's side)")
-    sketch.add_argument("--color", default=None, help="stroke color (CSS color, default black)")
+    _add_sketch_options(sketch)
     sketch.add_argument("--out", type=Path, default=Path("out"), help="output directory (default ./out)")
     sketch.add_argument("--start", type=Path, default=None, metavar="SKETCH.svg",
                         help="start from the stroked paths of this SVG (photo pixels); --strokes counts them too")
     sketch.add_argument("--lock-start", action="store_true", help="keep the --start strokes exactly where they are")
-    sketch.add_argument("--init", default="auto", choices=["auto", *INIT_MODES],
-                        help="where strokes start: reference (CLIPasso's XDoG map: contours and dark regions), "
-                             "contour (thin XDoG contours); auto: reference with CLIP, contour offline")
-    local = sketch.add_argument_group("in-process engine")
-    local.add_argument("--device", default="auto", choices=DEVICES)
-    local.add_argument("--backbone", default="auto", choices=BACKBONES,
-                       help="auto: CLIP when its weights are cached or reachable, else the offline backbone")
-    local.add_argument("--precision", default="auto", choices=PRECISIONS)
-    local.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
+    _add_engine_options(sketch)
     remote = sketch.add_argument_group("on a server (see `clipsketch serve`)")
     remote.add_argument("--server", action="append", default=None, metavar="ADDR",
                         help="host:port of a server; repeat to spread requests over several (round robin)")
     _add_client_security(remote)
     sketch.set_defaults(run=run_sketch)
+
+    batch = commands.add_parser(
+        "batch", help="sketch many photos (files, folders, globs), resumably, in process or over servers",
+        description="Sketch every photo the inputs name, into OUT mirroring their folders. The manifest "
+                    "OUT/clipsketch-batch.jsonl makes a rerun resume: photos done with the same content and options "
+                    "are skipped. A job a server loses goes to another. Ctrl-C once finishes the photos in flight "
+                    "and stops; twice cancels them. Exit status: 0 all done, 1 some photos failed (listed), 2 bad "
+                    "usage.")
+    batch.add_argument("inputs", nargs="+", metavar="INPUT",
+                       help="photo files, folders (searched recursively) or globs ('photos/**/*.jpg'); - reads "
+                            "paths from stdin, one per line")
+    batch.add_argument("--out", type=Path, required=True, help="output folder")
+    _add_sketch_options(batch)
+    batch.add_argument("--png", action="store_true", help="write a PNG preview beside each SVG")
+    batch.add_argument("--watch", action="store_true",
+                       help="keep running and sketch photos as they appear in (or change in) the input folders")
+    batch.add_argument("--watch-every", type=float, default=2.0, metavar="SECONDS",
+                       help="--watch: seconds between looks at the folders (default 2)")
+    batch.add_argument("--retries", type=int, default=RETRIES,
+                       help=f"times a job a server lost is sent again (default {RETRIES})")
+    batch.add_argument("--retry-failed", action="store_true",
+                       help="sketch again the photos refused before (by default they are skipped until they change)")
+    _add_engine_options(batch)
+    remote = batch.add_argument_group("on servers (see `clipsketch serve`)")
+    remote.add_argument("--server", action="append", default=None, metavar="ADDR",
+                        help="host:port of a server, or dns:///NAME:PORT for every address of a name (a Kubernetes "
+                             "headless Service); repeat for several. Each keeps as many jobs in flight as it has "
+                             "workers")
+    _add_client_security(remote)
+    batch.set_defaults(run=run_batch)
 
     serve = commands.add_parser("serve", help="run the gRPC sketching server")
     _add_serve_arguments(serve)
@@ -111,6 +120,62 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _add_sketch_options(parser: argparse.ArgumentParser) -> None:
+    """What to draw: the options ``sketch`` and ``batch`` share."""
+    parser.add_argument("--strokes", type=int, nargs="+", default=list(DEFAULT_STROKES),
+                        help=f"stroke counts, e.g. 4 8 16 32 (default {' '.join(map(str, DEFAULT_STROKES))})")
+    parser.add_argument("--schedule", default=DEFAULT_SCHEDULE, choices=list(SCHEDULES),
+                        help=f"fast: the default, converged in a fraction of the time; reference: CLIPasso's own "
+                             f"(2000 steps at a constant learning rate, 3 seeds) (default {DEFAULT_SCHEDULE})")
+    parser.add_argument("--iterations", type=int, default=None,
+                        help="optimisation steps per stroke count (default: the schedule's, "
+                             + ", ".join(f"{s.name} {s.iterations}" + (f" ({s.on_cuda.iterations} on a CUDA GPU)"
+                                         if s.on_cuda else "") for s in SCHEDULES.values()) + ")")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help="random starts per stroke count; the best wins (default: the schedule's, "
+                             + ", ".join(f"{s.name} {s.seeds}" for s in SCHEDULES.values()) + ")")
+    parser.add_argument("--seed", type=int, default=0, help="first seed")
+    parser.add_argument("--mask", action=argparse.BooleanOptionalAction, default=None,
+                        help="remove the background with U²-Net (default: when installed)")
+    parser.add_argument("--width", type=float, default=None,
+                        help="stroke width in photo pixels (default: 3/224 of the framed photo's side)")
+    parser.add_argument("--color", default=None, help="stroke color (CSS color, default black)")
+    parser.add_argument("--init", default="auto", choices=["auto", *INIT_MODES],
+                        help="where strokes start: reference (CLIPasso's XDoG map: contours and dark regions), "
+                             "contour (thin XDoG contours); auto: reference with CLIP, contour offline")
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    local = parser.add_argument_group("in-process engine")
+    local.add_argument("--device", default="auto", choices=DEVICES)
+    local.add_argument("--backbone", default="auto", choices=BACKBONES,
+                       help="auto: CLIP when its weights are cached or reachable, else the offline backbone")
+    local.add_argument("--precision", default="auto", choices=PRECISIONS)
+    local.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
+
+
+def _sketch_options(args, start=None):
+    """The :class:`SketchOptions` of the parsed sketch options, checked against the server's limits (a job that
+    runs here also runs there)."""
+    from clipsketch.core.limits import Limits
+    from clipsketch.core.options import DEFAULT_COLOR, SketchOptions, parse_color
+
+    options = SketchOptions(strokes=tuple(args.strokes), schedule=args.schedule, iterations=args.iterations,
+                            seeds=args.seeds, seed=args.seed, mask=args.mask, width=args.width,
+                            color=parse_color(args.color) if args.color else DEFAULT_COLOR, start=start,
+                            init=args.init)
+    Limits().check(options.strokes, options.iterations, options.seeds)  # None: the schedule's
+    return options
+
+
+def _server_fields(args) -> dict:
+    """The request fields of the parsed sketch options (0 and empty: the server's defaults)."""
+    return {"strokes": args.strokes, "iterations": args.iterations or 0, "seeds": args.seeds or 0,
+            "seed": args.seed, "mask": args.mask, "stroke_width": args.width or 0.0,
+            "stroke_color": args.color or "", "schedule": args.schedule,
+            "init": "" if args.init == "auto" else args.init}
+
+
 def _add_client_security(group) -> None:
     group.add_argument("--token", default=None, help="token for a server that requires one")
     group.add_argument("--token-file", default=None, help="file holding the token")
@@ -129,6 +194,9 @@ def _add_serve_arguments(parser: argparse.ArgumentParser, for_unit: bool = False
     parser.add_argument("--token-file", default=None, help="require the token in this file")
     parser.add_argument("--tls-cert", default=None, help="PEM certificate for TLS")
     parser.add_argument("--tls-key", default=None, help="PEM private key for TLS")
+    parser.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS,
+                        help="on SIGTERM or Ctrl-C, let running jobs finish this long before stopping them; a "
+                             f"second signal stops them at once (default {DEFAULT_DRAIN_SECONDS:g})")
     if not for_unit:
         parser.add_argument("--preload", action="store_true", help="load the models before listening")
     # For tests and benchmarks: model architectures with random weights, and extra model config folders.
@@ -146,18 +214,14 @@ def _read_token(args) -> str | None:
 
 def run_sketch(args: argparse.Namespace) -> int:
     from clipsketch.core.limits import Limits
-    from clipsketch.core.options import DEFAULT_COLOR, SketchOptions, StartStrokes, parse_color
+    from clipsketch.core.options import StartStrokes
     from clipsketch.core.photo import load_photo
 
     if args.lock_start and not args.start:
         raise ValueError("--lock-start needs --start SKETCH.svg")
     start = StartStrokes.from_svg(args.start.read_bytes(), locked=args.lock_start) if args.start else None
-    args.options = SketchOptions(strokes=tuple(args.strokes), schedule=args.schedule, iterations=args.iterations,
-                                 seeds=args.seeds, seed=args.seed, mask=args.mask, width=args.width,
-                                 color=parse_color(args.color) if args.color else DEFAULT_COLOR, start=start,
-                                 init=args.init)
-    limits = Limits()  # the server's limits, so a job that runs here also runs there
-    limits.check(args.options.strokes, args.options.iterations, args.options.seeds)  # None: the schedule's
+    args.options = _sketch_options(args, start)
+    limits = Limits()
     photo_bytes = args.photo.read_bytes()
     limits.check_photo_bytes(len(photo_bytes))
     image = load_photo(photo_bytes, max_pixels=limits.max_photo_pixels)  # before loading models or calling a server
@@ -218,7 +282,6 @@ def _sketch_on_server(args, photo_bytes: bytes, progress, interrupts: _Interrupt
     from clipsketch.client import SketchClient, start_strokes
     from clipsketch.core.svg import hex_color, svg_to_strokes
 
-    width = args.width or 0.0
     given = args.options.start
     start = start_strokes(given.points, given.widths, [hex_color(c[:3]) for c in given.colors],
                           [c[3] for c in given.colors], given.locked) if given else []
@@ -226,11 +289,7 @@ def _sketch_on_server(args, photo_bytes: bytes, progress, interrupts: _Interrupt
     request_id = uuid.uuid4().hex
     with SketchClient(args.server, token=_read_token(args), tls_ca=args.tls_ca) as client:
         interrupts.on_first = lambda: threading.Thread(target=client.finish, args=(request_id,), daemon=True).start()
-        for event in client.events(photo_bytes, strokes=args.strokes, iterations=args.iterations or 0,
-                                   seeds=args.seeds or 0,
-                                   seed=args.seed, mask=args.mask, stroke_width=width, stroke_color=args.color or "",
-                                   start=start, schedule=args.schedule, init="" if args.init == "auto" else args.init,
-                                   request_id=request_id):
+        for event in client.events(photo_bytes, start=start, request_id=request_id, **_server_fields(args)):
             kind = event.WhichOneof("event")
             if kind == "queued":
                 progress.queued(event.queued.position)
@@ -311,6 +370,80 @@ class _Progress:
         self.bar.set_postfix(loss=f"{loss:.4g}", best=f"{best:.4g}", refresh=False)
 
 
+def run_batch(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from tqdm import tqdm
+
+    from clipsketch.batch import fleet
+    from clipsketch.batch.manifest import Manifest
+    from clipsketch.batch.outputs import remove_leftovers
+    from clipsketch.batch.photos import collect
+    from clipsketch.batch.runner import Batch
+    from clipsketch.core.svg import hex_color
+
+    options = _sketch_options(args)
+    if args.retries < 0 or not args.watch_every > 0:
+        raise ValueError("--retries must be >= 0 and --watch-every > 0")
+    photos = collect(args.inputs, sys.stdin, exclude=args.out, must_match=not args.watch)
+    if not photos and not args.watch:
+        raise ValueError(f"no photos in {' '.join(args.inputs)}")
+    say = partial(tqdm.write, file=sys.stderr)
+    recorded = {"strokes": list(options.strokes), "schedule": options.schedule, "iterations": options.iterations,
+                "seeds": options.seeds, "seed": options.seed, "mask": options.mask, "width": options.width,
+                "color": hex_color(options.color[:3]), "init": options.init, "png": args.png}
+    with Manifest(args.out) as manifest:
+        if remove_leftovers(args.out):
+            say("removed the partly written files of an earlier batch that was stopped")
+        if args.server:
+            token = _read_token(args)
+            targets = fleet.resolve(args.server)
+            if not targets:
+                raise ValueError(f"no server found at {' '.join(args.server)} (the names do not resolve)")
+            batch = Batch(args.out, manifest, recorded, args.png, say, retries=args.retries,
+                          retry_failed=args.retry_failed,
+                          connect=lambda target: fleet.RemoteServer(target, token, args.tls_ca, _server_fields(args)),
+                          resolve=lambda: fleet.resolve(args.server))
+        else:
+            from clipsketch.core.engine import Engine
+
+            engine = Engine(backbone=args.backbone, device=args.device, precision=args.precision,
+                            clip_weights=args.clip_weights)
+            for note in engine.notes:
+                say(f"note: {note}")
+            batch = Batch(args.out, manifest, recorded, args.png, say, local=fleet.LocalEngine(engine, options),
+                          retries=args.retries, retry_failed=args.retry_failed)
+        queued = batch.plan(photos)
+        watching = [given for given in args.inputs if given != "-"]
+        rescan = partial(collect, watching, exclude=args.out, must_match=False) if args.watch else None
+        if args.watch:
+            say(f"watching {' '.join(watching)} for new photos (Ctrl-C stops)")
+        summary = batch.run(rescan, args.watch_every) if queued or args.watch else batch.summary
+    return _report_batch(summary, manifest.path, args.watch)
+
+
+def _report_batch(summary, manifest_path: Path, watching: bool) -> int:
+    """Print what the batch did; its exit status (0 all done, 1 some failed, 2 stopped by an error, 130
+    interrupted before the end)."""
+    if summary.fatal:
+        print(f"clipsketch batch: {summary.fatal}", file=sys.stderr)
+        return 2
+    failed = summary.failed + summary.failed_before
+    if not summary.sketched and not summary.failed:
+        print(f"nothing to do: {summary.skipped} photo(s) done before with these options"
+              + (f", {len(summary.failed_before)} failed before and unchanged" if summary.failed_before else "")
+              + f" ({manifest_path})")
+    else:
+        print(f"sketched {len(summary.sketched)} photo(s), skipped {summary.skipped} done before, "
+              f"{len(failed)} failed ({manifest_path})")
+    for photo, message in failed:
+        print(f"  failed: {photo}: {message}")
+    if summary.interrupted and not watching:
+        print("interrupted: run the same command again to sketch the rest", file=sys.stderr)
+        return 130
+    return 1 if failed else 0
+
+
 def run_serve(args: argparse.Namespace) -> int:
     if args.model_config_dir:
         import open_clip
@@ -325,7 +458,8 @@ def run_service(args: argparse.Namespace) -> int:
     from clipsketch.server import service
 
     forwarded = ["--listen", args.listen, "--device", args.device, "--max-queue", str(args.max_queue),
-                 "--workers", str(args.workers), "--backbone", args.backbone, "--precision", args.precision]
+                 "--workers", str(args.workers), "--backbone", args.backbone, "--precision", args.precision,
+                 "--drain-seconds", f"{args.drain_seconds:g}"]
     for flag in ("clip_weights", "token_file", "tls_cert", "tls_key"):
         if getattr(args, flag):
             forwarded += [f"--{flag.replace('_', '-')}", str(Path(getattr(args, flag)).resolve())]
