@@ -385,6 +385,8 @@ def run_batch(args: argparse.Namespace) -> int:
     options = _sketch_options(args)
     if args.retries < 0 or not args.watch_every > 0:
         raise ValueError("--retries must be >= 0 and --watch-every > 0")
+    if args.watch and all(given == "-" for given in args.inputs):
+        raise ValueError("--watch needs a folder or a glob to watch")
     photos = collect(args.inputs, sys.stdin, exclude=args.out, must_match=not args.watch)
     if not photos and not args.watch:
         raise ValueError(f"no photos in {' '.join(args.inputs)}")
@@ -415,11 +417,18 @@ def run_batch(args: argparse.Namespace) -> int:
                           retries=args.retries, retry_failed=args.retry_failed)
         queued = batch.plan(photos)
         watching = [given for given in args.inputs if given != "-"]
-        rescan = partial(collect, watching, exclude=args.out, must_match=False) if args.watch else None
+        rescan = partial(_photos_now, watching, args.out) if args.watch else None
         if args.watch:
             say(f"watching {' '.join(watching)} for new photos (Ctrl-C stops)")
         summary = batch.run(rescan, args.watch_every) if queued or args.watch else batch.summary
     return _report_batch(summary, manifest.path, args.watch)
+
+
+def _photos_now(inputs: list[str], out: Path):
+    """What the watched inputs hold now (the batch itself leaves out photos that would collide)."""
+    from clipsketch.batch.photos import collect
+
+    return collect(inputs, exclude=out, must_match=False, check_outputs=False)
 
 
 def _report_batch(summary, manifest_path: Path, watching: bool) -> int:

@@ -35,10 +35,11 @@ class Photo:
 
 
 def collect(inputs: Sequence[str], stdin: TextIO | None = None, exclude: Path | None = None,
-            must_match: bool = True) -> list[Photo]:
+            must_match: bool = True, check_outputs: bool = True) -> list[Photo]:
     """The photos ``inputs`` name, in order, each once. ``exclude``: a folder to leave out (the output folder);
     ``must_match``: a glob that matches nothing is an error (not when watching for photos to come). Raises
-    ValueError for an input that names nothing, and for two photos whose outputs would collide."""
+    ValueError for an input that names nothing, and (``check_outputs``) for two photos whose outputs would
+    collide (see :func:`collision`)."""
     photos: dict[PurePosixPath, Photo] = {}
     seen: set[Path] = set()
     for photo in _expand(inputs, stdin, exclude.resolve() if exclude else None, must_match):
@@ -46,12 +47,17 @@ def collect(inputs: Sequence[str], stdin: TextIO | None = None, exclude: Path | 
         if resolved in seen:
             continue
         seen.add(resolved)
-        key = photo.relative.with_suffix("")
+        key = photo.relative.with_suffix("") if check_outputs else photo.relative
         if key in photos:
-            raise ValueError(f"{photos[key].path} and {photo.path} would write the same outputs "
-                             f"({photo.output(0).name.replace('-0-', '-N-')}): rename one, or give their folder")
+            raise ValueError(collision(photos[key], photo))
         photos[key] = photo
     return list(photos.values())
+
+
+def collision(first: Photo, second: Photo) -> str:
+    """What to say when ``second`` would write ``first``'s outputs (same place, same name but the suffix)."""
+    return (f"{first.path} and {second.path} would write the same outputs "
+            f"({second.output(0).name.replace('-0-', '-N-')}): rename one, or give their folder")
 
 
 def _expand(inputs: Sequence[str], stdin: TextIO | None, exclude: Path | None, must_match: bool) -> Iterable[Photo]:

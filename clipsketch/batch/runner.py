@@ -19,13 +19,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from clipsketch.batch import PATIENCE, RETRIES
 from clipsketch.batch.fleet import Attempt, Cancelled, Fatal, Refused, Retry, Sketched
 from clipsketch.batch.manifest import DONE, FAILED, Manifest
 from clipsketch.batch.outputs import write_sketch
-from clipsketch.batch.photos import Photo, content_hash
+from clipsketch.batch.photos import Photo, collision, content_hash
 
 FIRST_BACKOFF, MAX_BACKOFF = 0.5, 15.0
 """Seconds a job waits before its first retry, and at most (doubling between)."""
@@ -179,6 +179,8 @@ class Batch:
         self._record_lock = threading.Lock()
         self._last_ready = time.monotonic()
         self._interrupts = 0
+        self._said: set[str] = set()
+        self._owners: dict[PurePosixPath, Photo] = {}  # outputs' place (the photo's path without suffix) → photo
 
     # --- planning -------------------------------------------------------------------------------------------
 
@@ -189,6 +191,10 @@ class Batch:
         queued = 0
         for photo in photos:
             key = str(photo.relative)
+            owner = self._owners.setdefault(photo.relative.with_suffix(""), photo)
+            if owner.relative != photo.relative:  # a photo seen before writes these outputs
+                self._say_once(f"left out: {collision(owner, photo)}")
+                continue
             try:
                 stat = photo.path.stat()
                 look = (stat.st_size, stat.st_mtime_ns)
@@ -247,7 +253,7 @@ class Batch:
                 if self.summary.fatal or (self.board.stopping and not self.board.in_flight):
                     break
                 if rescan is not None and not self.board.stopping and now >= next_scan:
-                    self.plan(rescan(), watching=True)
+                    self._look_again(rescan)
                     next_scan = now + every
                 elif rescan is None and self.board.idle:
                     break
@@ -265,6 +271,18 @@ class Batch:
                 signal.signal(number, handler)
             self.bar.close()
         return self.summary
+
+    def _look_again(self, rescan: Callable[[], Sequence[Photo]]) -> None:
+        """Plan what the inputs hold now; a problem with them (a folder gone) is said once, the watch goes on."""
+        try:
+            self.plan(rescan(), watching=True)
+        except (OSError, ValueError) as error:
+            self._say_once(f"watching: {error}")
+
+    def _say_once(self, line: str) -> None:
+        if line not in self._said:
+            self._said.add(line)
+            self.say(line)
 
     def _interrupted(self, _number, _frame) -> None:
         self._interrupts += 1

@@ -171,6 +171,37 @@ def test_sigterm_to_a_server_mid_batch_loses_no_photo(serve_process, tmp_path, i
     assert_one_complete_set(out, photos, (2,), png=False)
 
 
+def test_ctrl_c_once_finishes_the_photos_in_flight_twice_cancels_them(serve_process, tmp_path, images):
+    photos = make_photos(tmp_path / "photos", images, 5)
+    _, address = serve_process(*TINY)
+    out = tmp_path / "out"
+    arguments = [str(tmp_path / "photos"), "--out", str(out), "--strokes", "2", "--iterations", "120", "--seeds",
+                 "1", "--no-mask", "--server", address]
+    once = batch_process(*arguments)
+    wait_for(lambda: done_count(out) == 1)
+    once.send_signal(signal.SIGINT)  # the photo in flight finishes and is recorded; no other starts
+    stdout, stderr = once.communicate(timeout=120)
+    assert once.returncode == 130, stderr
+    assert "finishing the 1 photo(s) in flight" in stderr and "run the same command again" in stderr
+    assert done_count(out) == 2 and "sketched 2 photo(s)" in stdout
+
+    twice = batch_process(*arguments)
+    wait_for(lambda: done_count(out) == 3)
+    twice.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    twice.send_signal(signal.SIGINT)  # the photo in flight is cancelled: nothing of it written
+    stdout, stderr = twice.communicate(timeout=120)
+    assert twice.returncode == 130, stderr
+    assert "cancelling the photos in flight" in stderr and done_count(out) == 3
+    assert_one_complete_set(out, sorted(records(out)), (2,), png=False)
+
+    rest = batch_process(*arguments)  # the server kept serving; the rerun does the other two
+    stdout, stderr = rest.communicate(timeout=300)
+    assert rest.returncode == 0, stderr
+    assert "sketched 2 photo(s), skipped 3 done before" in stdout
+    assert_one_complete_set(out, photos, (2,), png=False)
+
+
 def test_watch_sketches_a_photo_copied_in_after_start(make_server, tmp_path, images):
     server = make_server()
     inbox = tmp_path / "inbox"
@@ -183,12 +214,18 @@ def test_watch_sketches_a_photo_copied_in_after_start(make_server, tmp_path, ima
     Image.fromarray(images[2][:200, :260]).save(arriving)
     shutil.copy(arriving, inbox / "late.png")
     wait_for(lambda: done_count(out) == 2)
+    Image.fromarray(images[1][:200, :260]).save(inbox / "late.jpg")  # would overwrite late.png's outputs: left out
+    Image.fromarray(images[3][:200, :260]).save(tmp_path / "later.png")
+    shutil.copy(tmp_path / "later.png", inbox / "later.png")  # the watch goes on
+    wait_for(lambda: done_count(out) == 3)
     batch.send_signal(signal.SIGINT)
     stdout, stderr = batch.communicate(timeout=60)
     assert batch.returncode == 0, stderr
-    late = next(r for p, r in records(out).items() if p.endswith("late.png"))
+    late = records(out)["late.png"]
     assert late["status"] == "done" and (out / late["outputs"][0]).exists()
-    assert "sketched 2 photo(s)" in stdout
+    assert "late.jpg" not in records(out) and records(out)["later.png"]["status"] == "done"
+    assert stderr.count("would write the same outputs") == 1  # said once, not at every look
+    assert "sketched 3 photo(s)" in stdout
 
 
 def test_a_wrong_token_stops_the_batch_with_a_clear_message(make_server, tmp_path, images, capsys):
