@@ -289,6 +289,20 @@ def test_in_process_batch(tmp_path, images):
     assert_one_complete_set(out, photos, (2, 3), png=True)
 
 
+def test_in_process_from_the_command_line(tmp_path, images, capsys):
+    photos = make_photos(tmp_path / "photos", images, 1)
+    (tmp_path / "photos" / "broken.jpg").write_bytes(b"not a photo")
+    out = tmp_path / "out"
+    arguments = ["batch", str(tmp_path / "photos" / photos[0]), str(tmp_path / "photos" / "broken.jpg"), "--out",
+                 str(out), "--backbone", "offline", *QUICK]
+    assert main(arguments) == 1
+    assert "sketched 1 photo(s), skipped 0 done before, 1 failed" in capsys.readouterr().out
+    assert records(out)[photos[0]]["server"] == "in-process"
+    assert main(arguments) == 1  # the refused photo stays failed until it changes: still listed
+    report = capsys.readouterr().out
+    assert "nothing to do: 1 photo(s) done before" in report and "failed: broken.jpg" in report
+
+
 def test_bad_usage_exits_2_before_any_work(tmp_path, capsys, images):
     assert main(["batch", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
     assert "no such photo or folder" in capsys.readouterr().err

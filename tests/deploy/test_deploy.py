@@ -150,3 +150,26 @@ def test_the_dockerfile_passes_hadolint():
     project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())
     packages = set(project["tool"]["setuptools"]["package-dir"].values())
     assert packages <= copied, packages - copied
+
+
+def test_the_image_wheel_stage_builds_from_what_the_dockerfile_copies(tmp_path):
+    """The wheel stage, run here: only the files its COPY lines name, then its `pip wheel` (no network: the build
+    backend is this environment's)."""
+    import zipfile
+
+    source = tmp_path / "src"
+    source.mkdir()
+    for line in (DEPLOY / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            *names, destination = line.split()[1:]
+            for name in names:
+                path = DEPLOY.parent / name
+                target = source / (name if destination in ("./", ".") else destination)
+                shutil.copytree(path, target) if path.is_dir() else shutil.copy(path, target)
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir",
+                             str(tmp_path / "wheels"), str(source)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    wheel = next((tmp_path / "wheels").glob("clipsketch-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"clipsketch/cli.py", "clipsketch/batch/runner.py", "clipsketch/server/app.py", "clipsketch/core/engine.py",
+            "clipsketch/proto/sketch_pb2.py", "clipsketch/inkscape_extension/clipsketch_sketch.inx"} <= names
