@@ -138,6 +138,19 @@ def photo_bytes(chelsea) -> bytes:
     return buffer.getvalue()
 
 
+# --- markers: what `make test-quick` leaves out ---
+
+SYSTEM_FOLDERS = ("inkscape_extension",)
+"""Test folders that need Debian packages throughout (Inkscape, its own Python with inkex, GTK)."""
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        renderer = getattr(getattr(item, "callspec", None), "params", {}).get("svg_renderer")
+        if Path(item.path).parent.name in SYSTEM_FOLDERS or renderer is render_cairosvg:  # cairo: libcairo2
+            item.add_marker(pytest.mark.system)
+
+
 # --- no silent skips in CI ---
 
 ALLOWED_SKIP_REASONS = ("needs a CUDA GPU",)

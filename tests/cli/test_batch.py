@@ -93,6 +93,7 @@ def assert_one_complete_set(out: Path, photos: list[str], counts: tuple[int, ...
     assert not any(TEMPORARY_PREFIX in name for name in written)
 
 
+@pytest.mark.slow
 def test_a_server_killed_mid_batch_loses_no_photo_and_a_corrupt_one_is_reported(serve_process, tmp_path, images):
     photos = make_photos(tmp_path / "photos", images, 12)
     (tmp_path / "photos" / "sub" / "broken.jpg").write_bytes(b"\xff\xd8\xff this is not a JPEG")
@@ -154,6 +155,7 @@ def test_a_rerun_resumes(make_server, tmp_path, images, capsys):
     assert len((out / MANIFEST_NAME).read_text().splitlines()) == 4  # compacted on opening: one per photo
 
 
+@pytest.mark.slow
 def test_sigterm_to_a_server_mid_batch_loses_no_photo(serve_process, tmp_path, images):
     photos = make_photos(tmp_path / "photos", images, 6)
     draining, draining_address = serve_process(*TINY, "--drain-seconds", "0.2")
@@ -171,6 +173,7 @@ def test_sigterm_to_a_server_mid_batch_loses_no_photo(serve_process, tmp_path, i
     assert_one_complete_set(out, photos, (2,), png=False)
 
 
+@pytest.mark.slow
 def test_ctrl_c_once_finishes_the_photos_in_flight_twice_cancels_them(serve_process, tmp_path, images):
     photos = make_photos(tmp_path / "photos", images, 5)
     _, address = serve_process(*TINY)
@@ -202,6 +205,7 @@ def test_ctrl_c_once_finishes_the_photos_in_flight_twice_cancels_them(serve_proc
     assert_one_complete_set(out, photos, (2,), png=False)
 
 
+@pytest.mark.slow
 def test_watch_sketches_a_photo_copied_in_after_start(make_server, tmp_path, images):
     server = make_server()
     inbox = tmp_path / "inbox"

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -20,6 +21,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "clipsketch.cli", *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_render_writes_a_png_like_a_real_svg_renderer(tmp_path):
     strokes = Strokes.from_points(random_points(1, 10, 224, generator=torch.Generator().manual_seed(9)))
     svg = strokes_to_svg(strokes, frame=Frame.padded(300, 200, 224))
@@ -32,6 +34,7 @@ def test_render_writes_a_png_like_a_real_svg_renderer(tmp_path):
     assert np.abs(png - render_resvg(svg)).mean() < 0.01
 
 
+@pytest.mark.slow
 def test_render_bad_input_gives_a_clear_message(tmp_path):
     missing = run_cli("render", str(tmp_path / "nope.svg"))
     assert missing.returncode == 2 and "No such file" in missing.stderr and "Traceback" not in missing.stderr

@@ -6,10 +6,12 @@ import os
 import subprocess
 import sys
 
+import pytest
 from lxml import etree
 from PIL import Image
 
 
+@pytest.mark.slow
 def test_sketch_writes_svgs_pngs_and_a_contact_sheet(tmp_path, chelsea):
     photo = tmp_path / "chelsea.png"
     Image.fromarray(chelsea).save(photo)
@@ -33,6 +35,7 @@ def test_sketch_writes_svgs_pngs_and_a_contact_sheet(tmp_path, chelsea):
     assert sheet.width > 3 * sheet.height * 451 / 300 * 0.9  # photo + two sketches side by side
 
 
+@pytest.mark.slow
 def test_sketch_refuses_bad_input_clearly(tmp_path, chelsea):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff garbage")
@@ -60,6 +63,7 @@ def path_numbers(svg_file):
             for p in root.iter("{http://www.w3.org/2000/svg}path")]
 
 
+@pytest.mark.slow
 def test_refining_a_sketch_keeps_the_locked_strokes(tmp_path, chelsea):
     """`--start SKETCH.svg --lock-start`: the strokes of the first sketch come back unchanged (0.01 px, photo
     coordinates) and new ones are added up to the total."""
@@ -123,6 +127,7 @@ def interrupted_sketch(tmp_path, chelsea, interrupts: int, extra=(), strokes=("4
     return process.returncode, "".join(said), out
 
 
+@pytest.mark.slow
 def test_ctrl_c_once_keeps_the_best_strokes_so_far(tmp_path, chelsea):
     status, said, out = interrupted_sketch(tmp_path, chelsea, interrupts=1)
     assert status == 0, said
@@ -133,6 +138,7 @@ def test_ctrl_c_once_keeps_the_best_strokes_so_far(tmp_path, chelsea):
     assert (out / "chelsea-4-strokes.png").exists()
 
 
+@pytest.mark.slow
 def test_ctrl_c_once_on_a_server_keeps_the_best_strokes_so_far(tmp_path, chelsea, server):
     status, said, out = interrupted_sketch(tmp_path, chelsea, interrupts=1, extra=("--server", server.address))
     assert status == 0, said
@@ -141,6 +147,7 @@ def test_ctrl_c_once_on_a_server_keeps_the_best_strokes_so_far(tmp_path, chelsea
     assert 1 <= int(facts.get("iterations-run")) < 5000
 
 
+@pytest.mark.slow
 def test_ctrl_c_twice_aborts_without_writing(tmp_path, chelsea):
     """The second Ctrl-C comes while the step in progress runs (8 seeds × 160 strokes: about a second on 2 cores):
     the run stops there, before the first could finish."""

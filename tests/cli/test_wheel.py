@@ -10,12 +10,14 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SCRIPTS = "Scripts" if os.name == "nt" else "bin"  # where a virtual environment keeps its commands
 
 
+@pytest.mark.slow
 def test_the_built_wheel_installs_and_runs_outside_the_source_tree(tmp_path, chelsea):
     built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
                             str(tmp_path / "dist"), str(REPOSITORY)], capture_output=True, text=True, timeout=600)

@@ -53,6 +53,7 @@ def tiny_problem(photo, seeds: int, strokes: int, seed: int):
     return backbone, canvas, photo_taps, Strokes.from_points(points)
 
 
+@pytest.mark.slow
 def test_optimisation_lowers_the_loss_and_draws_on_the_photos_edges(chelsea):
     backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=1, strokes=16, seed=0)
     config = OptimizerConfig(iterations=120, tolerance=0)  # no early stop: the tiny model's loss is tiny
@@ -166,6 +167,7 @@ def test_without_clip_weights_auto_falls_back_to_the_offline_backbone_and_says_s
     assert facts["model"] == "offline:efficientnet_lite0/imagenet" and "CLIP weights were unavailable" in facts["note"]
 
 
+@pytest.mark.slow
 def test_strokes_stay_on_the_photo_not_in_the_frames_padding(tiny_engine, chelsea):
     """A wide photo leaves padding above and below it on the square canvas; no control point may end up there,
     so a sketch placed over the photo (in a document) never strays off it."""

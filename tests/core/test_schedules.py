@@ -58,6 +58,7 @@ def test_an_unknown_schedule_is_refused_by_name():
         schedule_named("")
 
 
+@pytest.mark.slow
 def test_a_converged_seed_stops_alone_and_the_others_go_on_unchanged(chelsea):
     """Seed 1 starts off the canvas (no ink, no gradient: its loss never changes), so it stops after two
     unchanged evaluations; seed 0 goes on along the very path it follows alone."""
@@ -95,6 +96,7 @@ def test_early_stop_is_clipassos_rule_two_evaluations_within_tolerance_of_the_be
     assert float(tracker.best_loss[0]) == pytest.approx(7.999996) and float(tracker.best_points[0].mean()) == 6.0
 
 
+@pytest.mark.slow
 def test_the_reference_schedule_stops_by_that_rule_and_the_fast_one_only_on_an_unchanging_loss(tiny_engine, chelsea):
     """The tiny random model's losses are about 1e-5, so every gain is within CLIPasso's tolerance: under the
     reference schedule every seed stalls at its 2nd and 3rd evaluations and stops at step 21; the fast schedule
@@ -107,6 +109,7 @@ def test_the_reference_schedule_stops_by_that_rule_and_the_fast_one_only_on_an_u
     assert fast.iterations_run == 60
 
 
+@pytest.mark.slow
 def test_successive_halving_keeps_only_the_best_seed(chelsea):
     backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=3, strokes=6, seed=2)
     config = OptimizerConfig(iterations=40, tolerance=0, narrow_after=15)

@@ -108,6 +108,7 @@ def test_probes_port_token_and_grace_agree_with_the_server(overlay):
     assert container["image"] == f"clipsketch:{'cuda' if overlay == 'gpu' else 'cpu'}"
 
 
+@pytest.mark.slow
 def test_the_deployment_command_serves_what_the_probes_ask(tmp_path):
     """`clipsketch serve` with the Deployment's own arguments (the listen port and token file moved onto this
     machine, tiny models instead of CLIP): the probes' health checks, sent without the token, get SERVING."""

@@ -19,6 +19,7 @@ from clipsketch.client import ServerError, SketchClient
 from tests.conftest import TINY_SERVE_OPTIONS as TINY
 
 
+@pytest.mark.slow
 def test_sigterm_drains_then_stops_the_job_and_exits_cleanly(serve_process, photo_bytes):
     process, address = serve_process(*TINY, "--drain-seconds", "1")
     with SketchClient(address) as client:
@@ -37,6 +38,7 @@ def test_sigterm_drains_then_stops_the_job_and_exits_cleanly(serve_process, phot
     assert '"message": "draining", "running": 1, "seconds": 1.0' in logs
 
 
+@pytest.mark.slow
 def test_sketch_command_through_a_server_writes_the_same_outputs(serve_process, tmp_path, chelsea):
     _, address = serve_process(*TINY)
     photo = tmp_path / "chelsea.png"
@@ -57,6 +59,7 @@ def test_sketch_command_through_a_server_writes_the_same_outputs(serve_process, 
     assert (out / "chelsea-contact-sheet.png").exists()
 
 
+@pytest.mark.slow
 def test_unreachable_server_gets_a_clear_message(tmp_path, chelsea):
     photo = tmp_path / "chelsea.png"
     Image.fromarray(chelsea).save(photo)
@@ -67,6 +70,7 @@ def test_unreachable_server_gets_a_clear_message(tmp_path, chelsea):
     assert result.returncode == 2 and "UNAVAILABLE" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_second_server_on_a_port_in_use_exits_with_a_clear_message(serve_process, photo_bytes):
     """gRPC shares a port between servers by default (SO_REUSEPORT); clipsketch turns that off, so a second
     server cannot silently take half of the first one's clients."""
@@ -79,12 +83,14 @@ def test_a_second_server_on_a_port_in_use_exits_with_a_clear_message(serve_proce
         assert client.info().device == "cpu"
 
 
+@pytest.mark.slow
 def test_serving_off_loopback_without_a_token_is_refused():
     result = subprocess.run([sys.executable, "-m", "clipsketch.cli", "serve", "--listen", "0.0.0.0:0", *TINY],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "requires a token" in result.stderr
 
 
+@pytest.mark.slow
 def test_service_unit(tmp_path):
     env = dict(os.environ, XDG_CONFIG_HOME=str(tmp_path))
     token_file = tmp_path / "token"

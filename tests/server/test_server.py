@@ -69,6 +69,7 @@ def test_repeating_a_finished_request_is_served_from_the_cache(server, client, p
     assert [e.result.svg for e in events if e.HasField("result")] == [r.svg for r in first]
 
 
+@pytest.mark.slow
 def test_twenty_concurrent_clients_are_all_served(make_server, photo_bytes):
     server = make_server(max_queue=32)
     outcomes, positions = [], []
@@ -383,6 +384,7 @@ def client_factory():
         client.close()
 
 
+@pytest.mark.system  # openssl makes the certificate
 def test_tls_with_a_token(make_server, tmp_path, photo_bytes):
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
@@ -398,6 +400,7 @@ def test_tls_with_a_token(make_server, tmp_path, photo_bytes):
         make_server(tls_cert=str(cert))
 
 
+@pytest.mark.slow
 def test_two_workers_run_two_jobs_at_once_with_the_results_of_one_worker(make_server, photo_bytes):
     """Jobs on one shared engine in two threads: the attention hooks and the augmentation draws stay each job's
     own, so each result equals the same job run alone."""
