@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # Without PHOTO: a demo on two pictures of scikit-image's gallery that read at a glance, the horse and the cup (4, 8
-# and 16 strokes, the fast schedule: about 3 min 30 s on a 2-core CPU after the install).
+# and 16 strokes, the fast schedule: about 4 minutes on a 2-core CPU after the install).
 sketch: $(STAMP)
 ifeq ($(PHOTO),)
 	$(PY) -c "import skimage.data, PIL.Image, pathlib; pathlib.Path('out').mkdir(exist_ok=True); PIL.Image.fromarray(skimage.data.horse()).convert('RGB').save('out/horse.png'); PIL.Image.fromarray(skimage.data.coffee()).save('out/cup.png')"
