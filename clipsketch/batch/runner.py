@@ -140,6 +140,7 @@ class _Server:
         self.workers = 1
         self.threads: list[threading.Thread] = []
         self.last_error = "not reached yet"
+        self.reached = False  # ready at least once
 
     def went_down(self, error: str) -> None:
         self.ready = False
@@ -363,8 +364,11 @@ class Batch:
             self._fatal(f"{state.label}: {error}")
             return
         except Retry as error:
+            if not state.reached:  # said once: a wrong address shows at once, not after the patience
+                self._say_once(f"{state.label}: not ready: {error}; trying again")
             state.went_down(str(error))
             return
+        state.reached = True
         state.came_up(workers)
         state.threads = [t for t in state.threads if t.is_alive()]
         while len(state.threads) < workers:

@@ -232,6 +232,26 @@ def test_watch_sketches_a_photo_copied_in_after_start(make_server, tmp_path, ima
     assert "sketched 3 photo(s)" in stdout
 
 
+def test_a_dns_name_is_every_address_it_resolves_to(make_server, tmp_path, images, capsys):
+    """``dns:///localhost:PORT``: one server per address of the name (127.0.0.1, and ::1 where localhost has
+    it); the server listens on 127.0.0.1 only, so an IPv6 address is down and the photos go to the other."""
+    from clipsketch.batch.fleet import resolve
+
+    server = make_server()
+    targets = resolve([f"dns:///localhost:{server.port}"])
+    assert f"127.0.0.1:{server.port}" in {t.address for t in targets}
+    assert all(t.name == "localhost" and "(localhost)" in t.label for t in targets)
+    assert resolve(["dns:///no-such-host.invalid:50051"]) == []
+    photos = make_photos(tmp_path / "photos", images, 2)
+    assert main(["batch", str(tmp_path / "photos"), "--out", str(tmp_path / "out"), "--server",
+                 f"dns:///localhost:{server.port}", "--server", "127.0.0.1:1", *QUICK]) == 0
+    assert sorted(records(tmp_path / "out")) == sorted(photos)
+    assert "127.0.0.1:1: not ready:" in capsys.readouterr().err  # a server that does not answer is said at once
+    assert main(["batch", str(tmp_path / "photos"), "--out", str(tmp_path / "out2"), "--server",
+                 "dns:///no-such-host.invalid:50051", *QUICK]) == 2
+    assert "the names do not resolve" in capsys.readouterr().err
+
+
 def test_a_wrong_token_stops_the_batch_with_a_clear_message(make_server, tmp_path, images, capsys):
     server = make_server(listen="0.0.0.0:0", token="s3cret")
     make_photos(tmp_path / "photos", images, 2)
