@@ -154,6 +154,17 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     local.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
 
 
+def _engine(args, say):
+    """The in-process engine of the parsed engine options; ``say`` gets its notes (why offline, say)."""
+    from clipsketch.core.engine import Engine
+
+    engine = Engine(backbone=args.backbone, device=args.device, precision=args.precision,
+                    clip_weights=args.clip_weights)
+    for note in engine.notes:
+        say(f"note: {note}")
+    return engine
+
+
 def _sketch_options(args, start=None):
     """The :class:`SketchOptions` of the parsed sketch options, checked against the server's limits (a job that
     runs here also runs there)."""
@@ -215,16 +226,14 @@ def _read_token(args) -> str | None:
 def run_sketch(args: argparse.Namespace) -> int:
     from clipsketch.core.limits import Limits
     from clipsketch.core.options import StartStrokes
-    from clipsketch.core.photo import load_photo
+    from clipsketch.core.photo import load_photo_within
 
     if args.lock_start and not args.start:
         raise ValueError("--lock-start needs --start SKETCH.svg")
     start = StartStrokes.from_svg(args.start.read_bytes(), locked=args.lock_start) if args.start else None
     args.options = _sketch_options(args, start)
-    limits = Limits()
     photo_bytes = args.photo.read_bytes()
-    limits.check_photo_bytes(len(photo_bytes))
-    image = load_photo(photo_bytes, max_pixels=limits.max_photo_pixels)  # before loading models or calling a server
+    image = load_photo_within(photo_bytes, Limits())  # before loading models or calling a server
     args.options.check_photo(image.size)
     args.out.mkdir(parents=True, exist_ok=True)
     with _Progress() as progress, _Interrupts() as interrupts:
@@ -253,14 +262,10 @@ def run_sketch(args: argparse.Namespace) -> int:
 
 
 def _sketch_in_process(args, image, progress, interrupts: _Interrupts) -> list:
-    from clipsketch.core.engine import Engine
     from clipsketch.core.events import CountDone, Progress, Started
 
     options = args.options
-    engine = Engine(backbone=args.backbone, device=args.device, precision=args.precision,
-                    clip_weights=args.clip_weights)
-    for note in engine.notes:
-        print(f"note: {note}", file=sys.stderr)
+    engine = _engine(args, lambda line: print(line, file=sys.stderr))
     sketches = []
     for event in engine.events(image, options, finish=interrupts.finishing.is_set):
         if isinstance(event, Started):
@@ -407,13 +412,8 @@ def run_batch(args: argparse.Namespace) -> int:
                           connect=lambda target: fleet.RemoteServer(target, token, args.tls_ca, _server_fields(args)),
                           resolve=lambda: fleet.resolve(args.server))
         else:
-            from clipsketch.core.engine import Engine
-
-            engine = Engine(backbone=args.backbone, device=args.device, precision=args.precision,
-                            clip_weights=args.clip_weights)
-            for note in engine.notes:
-                say(f"note: {note}")
-            batch = Batch(args.out, manifest, recorded, args.png, say, local=fleet.LocalEngine(engine, options),
+            batch = Batch(args.out, manifest, recorded, args.png, say,
+                          local=fleet.LocalEngine(_engine(args, say), options),
                           retries=args.retries, retry_failed=args.retry_failed)
         queued = batch.plan(photos)
         watching = [given for given in args.inputs if given != "-"]

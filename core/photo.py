@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from clipsketch.core.frame import Frame
-from clipsketch.core.limits import MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS
+from clipsketch.core.limits import MAX_PHOTO_BYTES, MAX_PHOTO_PIXELS, Limits
 from clipsketch.core.options import DEFAULT_CANVAS_SIZE
 
 
@@ -40,6 +40,16 @@ class FramedPhoto:
 
 
 PhotoInput = bytes | bytearray | str | Path | Image.Image | np.ndarray
+
+
+def load_photo_within(data: bytes, limits: Limits) -> Image.Image:
+    """``data`` decoded as :func:`load_photo` does, within ``limits``: its size in bytes, then in pixels.
+
+    Raises:
+        OptionError: no bytes, or more than the limit. PhotoError: see :func:`load_photo`.
+    """
+    limits.check_photo_bytes(len(data))
+    return load_photo(data, max_pixels=limits.max_photo_pixels)
 
 
 def load_photo(source: PhotoInput, max_pixels: int = MAX_PHOTO_PIXELS) -> Image.Image:

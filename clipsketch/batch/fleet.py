@@ -206,14 +206,12 @@ class LocalEngine:
         from clipsketch.core.mask import MaskUnavailable
         from clipsketch.core.optimize import SketchCancelled
         from clipsketch.core.options import OptionError
-        from clipsketch.core.photo import PhotoError, load_photo
+        from clipsketch.core.photo import PhotoError, load_photo_within
 
         started = time.monotonic()
         svgs, losses = {}, {}
         try:
-            limits = Limits()
-            limits.check_photo_bytes(len(photo))
-            image = load_photo(photo, max_pixels=limits.max_photo_pixels)
+            image = load_photo_within(photo, Limits())
             self.options.check_photo(image.size)
             for event in self.engine.events(image, self.options, cancel=attempt.cancelled.is_set):
                 if isinstance(event, CountDone):

@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from clipsketch.batch.photos import Photo
+
 TEMPORARY_PREFIX = ".clipsketch-partial-"
 """Names of files being written; a batch killed mid-write leaves some, the next one in that folder removes them."""
 
@@ -31,12 +33,12 @@ def remove_leftovers(out: Path) -> int:
     return len(leftovers)
 
 
-def write_sketch(out: Path, relative_svgs: dict[int, Path], svgs: dict[int, str], png: bool) -> list[Path]:
-    """Write the SVG of each stroke count (``svgs``) at ``out / relative_svgs[count]``, and a PNG beside each when
+def write_sketch(out: Path, photo: Photo, svgs: dict[int, str], png: bool) -> list[Path]:
+    """Write the SVG of each stroke count (``svgs``) at the photo's place below ``out``, and a PNG beside each when
     ``png``; returns the paths written, relative to ``out``."""
     written = []
     for count, svg in svgs.items():
-        relative = relative_svgs[count]
+        relative = Path(photo.output(count))
         write_atomically(out / relative, lambda temporary: temporary.write_text(svg, encoding="utf-8"))
         written.append(relative)
         if png:

@@ -13,6 +13,7 @@ Ctrl-C (or SIGTERM) once: the jobs in flight finish and are recorded, no new one
 from __future__ import annotations
 
 import collections
+import hashlib
 import signal
 import sys
 import threading
@@ -408,10 +409,7 @@ class Batch:
     # --- results --------------------------------------------------------------------------------------------
 
     def _record_done(self, photo: Photo, content: bytes, sketched: Sketched, server: str) -> None:
-        import hashlib
-
-        svgs = {count: Path(photo.output(count)) for count in sketched.svgs}
-        written = write_sketch(self.out, svgs, sketched.svgs, self.png)
+        written = write_sketch(self.out, photo, sketched.svgs, self.png)
         with self._record_lock:
             self.manifest.add({"photo": str(photo.relative), "source": str(photo.path),
                                "sha256": hashlib.sha256(content).hexdigest(), "options": self.options,
