@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import torch
 
-from clipsketch.core.strokes import Strokes, check_stroke_shapes, check_stroke_values
+from clipsketch.core.strokes import Strokes, check_stroke_shapes, check_stroke_values, width_profile
 
 DEFAULT_SEGMENT_LENGTH = 4.0
 """Longest flattening segment in pixels: the chord of a curve of radius r px deviates by at most 2 / r px."""
@@ -49,7 +49,8 @@ def rasterize_strokes(
     """Rasterize :class:`Strokes` onto their square canvas (``canvas_size`` pixels a side). Their shapes were
     checked when they were made; their values are not read here (no device sync in the optimisation's step)."""
     size = (strokes.canvas_size, strokes.canvas_size)
-    return _rasterize(strokes.points, strokes.widths, strokes.colors, size, background, segment_length)
+    return _rasterize(strokes.points, strokes.widths, strokes.colors, size, background, segment_length,
+                      strokes.taper)
 
 
 def rasterize(
@@ -59,6 +60,7 @@ def rasterize(
     size: tuple[int, int],
     background: tuple[float, float, float] = (1.0, 1.0, 1.0),
     segment_length: float = DEFAULT_SEGMENT_LENGTH,
+    taper: float = 0.0,
 ) -> Raster:
     """Rasterize cubic Bézier strokes.
 
@@ -69,6 +71,8 @@ def rasterize(
         size: ``(height, width)`` of the image in pixels.
         background: opaque RGB in 0..1 under the strokes (white by default).
         segment_length: longest flattening segment in pixels (smaller is more exact and slower).
+        taper: the fraction of each end that thins to a point (0: uniform;
+            :func:`~clipsketch.core.strokes.width_profile`).
 
     Returns:
         :class:`Raster` with ``rgb [B, 3, H, W]`` and ``alpha [B, 1, H, W]``.
@@ -78,11 +82,13 @@ def rasterize(
     """
     check_stroke_shapes(points, widths, colors)
     check_stroke_values(points, widths, colors)
-    return _rasterize(points, widths, colors, size, background, segment_length)
+    if not 0 <= taper <= 0.5:
+        raise ValueError(f"taper must be within 0..0.5 of a stroke, got {taper}")
+    return _rasterize(points, widths, colors, size, background, segment_length, taper)
 
 
 def _rasterize(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor, size: tuple[int, int],
-               background: tuple[float, float, float], segment_length: float) -> Raster:
+               background: tuple[float, float, float], segment_length: float, taper: float = 0.0) -> Raster:
     """:func:`rasterize` without its checks of the strokes."""
     height, width = (int(size[0]), int(size[1]))
     if height <= 0 or width <= 0:
@@ -107,9 +113,13 @@ def _rasterize(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor,
 
     seg_start, seg_end = _segment_endpoints(flat_points, pairs.segments)
     start, end = seg_start.index_select(0, pairs.segment), seg_end.index_select(0, pairs.segment)
-    offset = _offset_from_segment(pairs.pixel_center, start, end)
+    offset, along = _offset_from_segment(pairs.pixel_center, start, end)
     distance = torch.sqrt((offset * offset).sum(-1) + 1e-12)
-    coverage = band_coverage(distance, flat_widths.index_select(0, pairs.stroke), _edge_normal(offset, end - start))
+    pair_widths = flat_widths.index_select(0, pairs.stroke)
+    if taper > 0:  # the width where the pixel's nearest point lies on the curve
+        t0, t1 = pairs.segments.ends.index_select(0, pairs.segment).unbind(-1)
+        pair_widths = pair_widths * width_profile(t0 + along * (t1 - t0), taper)
+    coverage = band_coverage(distance, pair_widths, _edge_normal(offset, end - start))
     color = flat_colors.index_select(0, pairs.stroke)  # [U, 4]
     alpha = coverage * color[:, 3]
 
@@ -187,6 +197,7 @@ class _Segments(NamedTuple):
     """The flattening: ``S`` segments, each the chord of a piece ``[t0, t1]`` of one stroke's curve."""
 
     stroke: torch.Tensor  # [S] flat stroke index b * N + n
+    ends: torch.Tensor  # [S, 2] t0 and t1
     basis: torch.Tensor  # [S, 2, 4] Bernstein weights of the control points at t0 and t1
     last: torch.Tensor  # [S] bool: the stroke's final segment
 
@@ -222,7 +233,7 @@ def _segment_plan(points: torch.Tensor, segment_length: float) -> _Segments:
     local = torch.arange(stroke.shape[0], device=points.device) - first.index_select(0, stroke)
     total = per_stroke.index_select(0, stroke)
     ends = torch.stack([local / total, (local + 1) / total], dim=1).to(points.dtype)  # [S, 2]: t0, t1
-    return _Segments(stroke, bernstein(ends), local == total - 1)
+    return _Segments(stroke, ends, bernstein(ends), local == total - 1)
 
 
 def _segment_endpoints(points: torch.Tensor, segments: _Segments) -> tuple[torch.Tensor, torch.Tensor]:
@@ -231,13 +242,14 @@ def _segment_endpoints(points: torch.Tensor, segments: _Segments) -> tuple[torch
     return ends[:, 0], ends[:, 1]
 
 
-def _offset_from_segment(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Vector ``[..., 2]`` from the nearest point of segments ``a→b`` to points ``p`` (all ``[..., 2]``, pixels);
-    a zero-length segment measures from its point."""
+def _offset_from_segment(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Vector ``[..., 2]`` from the nearest point of segments ``a→b`` to points ``p`` (all ``[..., 2]``, pixels),
+    and where that point lies along the segment ``[...]`` (0 at ``a``, 1 at ``b``); a zero-length segment
+    measures from its point."""
     ab = b - a
     ap = p - a
     along = ((ap * ab).sum(-1) / ((ab * ab).sum(-1) + 1e-12)).clamp(0, 1)
-    return ap - along.unsqueeze(-1) * ab
+    return ap - along.unsqueeze(-1) * ab, along
 
 
 def _covered_pairs(

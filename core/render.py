@@ -25,7 +25,8 @@ def render_in_frame(strokes: Strokes, frame: Frame, scale: float = 1.0) -> Raste
         raise ValueError(f"a {width}x{height} picture is too large to render (limit {MAX_RENDER_PIXELS} pixels)")
     with torch.no_grad():
         points = frame.to_target(strokes.points) * scale
-        return rasterize(points, strokes.widths * frame.scale * scale, strokes.colors, (height, width))
+        return rasterize(points, strokes.widths * frame.scale * scale, strokes.colors, (height, width),
+                         taper=strokes.taper)
 
 
 def save_png(image: torch.Tensor, path: Path) -> None:

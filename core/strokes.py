@@ -4,7 +4,9 @@ Shapes and units (canvas pixels, origin at the top-left corner, y down):
 
 - ``points``  ``[B, N, 4, 2]`` control points ``P0..P3`` as ``(x, y)`` in canvas pixels;
 - ``widths``  ``[B, N]`` full stroke width in canvas pixels;
-- ``colors``  ``[B, N, 4]`` straight (not premultiplied) RGBA in 0..1.
+- ``colors``  ``[B, N, 4]`` straight (not premultiplied) RGBA in 0..1;
+- ``taper``   the fraction of each stroke's parameter range over which its ends thin to a point (0: uniform
+  lines): the width at parameter ``t`` is ``widths × width_profile(t, taper)``.
 
 Stroke ``n`` is drawn after stroke ``n - 1`` (later strokes lie on top). Building :class:`Strokes` checks shapes
 only (cheap, no device sync: it happens every step); values are checked by :func:`check_stroke_values` where data
@@ -13,6 +15,7 @@ enters (an SVG read, the raw :func:`~clipsketch.core.raster.rasterize`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -28,11 +31,14 @@ class Strokes:
     widths: torch.Tensor
     colors: torch.Tensor
     canvas_size: int = DEFAULT_CANVAS_SIZE
+    taper: float = 0.0
 
     def __post_init__(self) -> None:
         check_stroke_shapes(self.points, self.widths, self.colors)
         if int(self.canvas_size) <= 0:
             raise ValueError(f"canvas_size must be a positive number of pixels, got {self.canvas_size}")
+        if not 0 <= self.taper <= 0.5:
+            raise ValueError(f"taper must be within 0..0.5 of a stroke, got {self.taper}")
 
     @classmethod
     def from_points(
@@ -90,6 +96,17 @@ class Strokes:
             widths=self.widths[index : index + 1],
             colors=self.colors[index : index + 1],
         )
+
+
+def width_profile(t: torch.Tensor, taper: float) -> torch.Tensor:
+    """A stroke's width at parameters ``t [...]`` (0..1) as a fraction of its full width: 1 throughout when
+    ``taper`` is 0; otherwise it rises from 0 at each end to 1 over the first and last ``taper`` of ``t``, as a
+    quarter sine (a pen's stroke: quick to widen, then flat), which is what Inkscape's Taper Stroke path effect
+    draws with the same offsets."""
+    if taper <= 0:
+        return torch.ones_like(t)
+    ramp = torch.minimum(t, 1 - t).clamp(0, taper) / taper
+    return torch.sin(ramp * (math.pi / 2))
 
 
 def check_stroke_shapes(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor) -> None:
