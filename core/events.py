@@ -20,7 +20,8 @@ class CountResult:
     """The winning sketch for one stroke count: ``strokes`` (batch of one, canvas pixels), ``svg`` (photo
     coordinates), its evaluation ``loss`` (fp32, unaugmented) and ``seed``, ``history`` of (iteration, evaluation
     loss) of that seed, the best loss of every seed, the ``frame`` that maps the strokes onto the photo, and the
-    steps the winning seed ran (``iterations_run``: fewer than asked when it converged or the job finished early)."""
+    steps the winning seed ran (``iterations_run``: fewer than asked when it converged or the job finished early);
+    ``joined``: the strokes are one continuous line (a one-line sketch: one path)."""
 
     count: int
     strokes: Strokes
@@ -32,6 +33,7 @@ class CountResult:
     seed_losses: dict[int, float]
     iterations_run: int
     schedule: str
+    joined: bool = False
 
 
 @dataclass

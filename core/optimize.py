@@ -32,6 +32,7 @@ from clipsketch.core.cuda_graphs import StepPasses
 from clipsketch.core.losses import LossTerms, augment_pairs, paired_augmentation, sketch_loss
 from clipsketch.core.options import LossConfig
 from clipsketch.core.raster import rasterize_strokes
+from clipsketch.core.reseed import SHORTEST, collapsed_strokes, lengthen, reseeded_points
 from clipsketch.core.schedules import OptimizerConfig
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.view_bank import ViewBank, seeded_draws
@@ -63,8 +64,8 @@ class Step:
 class SeedTracker:
     """Best strokes, evaluation history and early-stop counters per seed (``K`` seeds), and the step each seed
     stopped at (``stopped``: -1 while it runs). ``best_loss``/``best_points``: the lowest evaluation and its
-    strokes; ``anchor_loss``: the loss at the last improvement by more than the tolerance (what the stop rule
-    measures against)."""
+    strokes (``widths``: their widths, None while widths are not optimised); ``anchor_loss``: the loss at the
+    last improvement by more than the tolerance (what the stop rule measures against)."""
 
     best_loss: torch.Tensor
     best_points: torch.Tensor
@@ -72,6 +73,7 @@ class SeedTracker:
     stalls: torch.Tensor
     history: list[list[tuple[int, float]]] = field(default_factory=list)
     stopped: list[int] = field(default_factory=list)
+    widths: torch.Tensor | None = None
 
     @classmethod
     def start(cls, points: torch.Tensor) -> SeedTracker:
@@ -80,10 +82,23 @@ class SeedTracker:
         return cls(infinite.clone(), points.detach().clone(), infinite.clone(), torch.zeros(count, dtype=torch.long),
                    [[] for _ in range(count)], [-1] * count)
 
+    def forget(self, seeds: torch.Tensor) -> None:
+        """Start the record of ``seeds`` again (their strokes were placed afresh): the next evaluation is their
+        best and their new anchor, whatever came before."""
+        seeds = seeds.cpu()
+        self.best_loss[seeds] = float("inf")
+        self.anchor_loss[seeds] = float("inf")
+        self.stalls[seeds] = 0
+
+    def best_widths(self, seed: int, widths: torch.Tensor) -> torch.Tensor:
+        """Widths ``[1, N]`` of seed ``seed``'s best strokes: the recorded ones, or ``widths`` (the start's)."""
+        return (widths if self.widths is None else self.widths[seed : seed + 1]).detach().cpu().clone()
+
     def record(self, iteration: int, seeds: torch.Tensor, loss: torch.Tensor, points: torch.Tensor,
-               config: OptimizerConfig) -> torch.Tensor:
-        """Record evaluation losses ``[k]`` of the seeds numbered ``seeds [k]`` for their ``points [k, N, 4, 2]``;
-        returns which of them have stalled ``patience`` times (``[k]`` bool). CLIPasso's rule: an evaluation more
+               config: OptimizerConfig, widths: torch.Tensor | None = None) -> torch.Tensor:
+        """Record evaluation losses ``[k]`` of the seeds numbered ``seeds [k]`` for their ``points [k, N, 4, 2]``
+        (and ``widths [k, N]``, kept when they require gradients: they are optimised); returns which of them have
+        stalled ``patience`` times (``[k]`` bool). CLIPasso's rule: an evaluation more
         than ``tolerance`` below the anchor is an improvement (new anchor, stall count reset); one within
         ``tolerance`` of the anchor is a stall; a worse one changes neither. The best strokes are those of the
         lowest evaluation, however small its gain."""
@@ -95,6 +110,10 @@ class SeedTracker:
         self.anchor_loss[seeds] = torch.where(improved, loss, self.anchor_loss[seeds])
         lower = loss < self.best_loss[seeds]
         self.best_points[seeds[lower]] = points.detach()[lower.to(points.device)].to(self.best_points.device)
+        if widths is not None and widths.requires_grad:
+            if self.widths is None:
+                self.widths = torch.zeros(self.best_points.shape[:2], dtype=widths.dtype)
+            self.widths[seeds[lower]] = widths.detach()[lower.to(widths.device)].cpu()
         self.best_loss[seeds] = torch.where(lower, loss, self.best_loss[seeds])
         for seed, value in zip(seeds.tolist(), loss.tolist()):
             self.history[seed].append((iteration, value))
@@ -112,7 +131,8 @@ class Target:
     loss that picks the best strokes is an fp32 pass of the unaugmented sketches (None: taken from the training
     pass, right when that runs in fp32). ``view_bank``: augmentations drawn in advance with the photo's taps
     (:mod:`.view_bank`), replayed in an order shuffled by ``augmentation_seed`` (without one, the augmentations
-    are drawn afresh every step from that seed)."""
+    are drawn afresh every step from that seed). ``saliency [S, S]``: where strokes that collapsed are placed
+    afresh after the config's ``reseed_after`` steps (None: never)."""
 
     photo: torch.Tensor
     taps: Taps
@@ -121,6 +141,7 @@ class Target:
     evaluation_taps: Taps | None = None
     view_bank: ViewBank | None = None
     augmentation_seed: int = 0
+    saliency: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -145,28 +166,30 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
     Raises:
         SketchCancelled: ``controls.cancel()`` returned True between two steps.
     """
-    running = torch.arange(start.batch_size)  # the seeds still optimised, as rows of ``points``
+    running = torch.arange(start.batch_size)  # the seeds still optimised, as rows of the parameters
     frozen, kept = _frozen_strokes(start, config.frozen)
-    points = _parameter(start.points, frozen)
-    widths, colors = start.widths.detach(), start.colors.detach()
-    optimizer = torch.optim.Adam([points], lr=config.rate(0))
+    parameters = _Parameters(start, config, frozen)
+    colors = start.colors.detach()
     tracker = SeedTracker.start(start.points.detach().cpu())
     passes = StepPasses(target.backbone, target.loss, controls.autocast, controls.cuda_graphs)
     views = _StepViews(target, config, start.canvas_size, passes)
+    renewed = torch.zeros(len(running), dtype=torch.bool)  # seeds whose best must come from after a re-seeding
     for iteration in range(config.iterations):
         if controls.cancel():
             raise SketchCancelled()
-        strokes = Strokes(points, widths[running.to(widths.device)], colors[running.to(colors.device)],
-                          start.canvas_size)
+        points, widths = parameters.points(), parameters.widths
+        strokes = Strokes(points, widths, colors[running.to(colors.device)], start.canvas_size, start.taper)
         sketch_views, photo_taps = views.of(iteration, rasterize_strokes(strokes).rgb)
-        optimizer.zero_grad(set_to_none=True)
+        parameters.optimizer.zero_grad(set_to_none=True)
         terms = _loss_and_gradients(passes, sketch_views, photo_taps, config.seeds_per_pass)
 
         done = iteration == config.iterations - 1 or controls.finish()
         stop = torch.zeros(len(running), dtype=torch.bool)
-        if iteration % config.eval_every == 0 or done:
+        if iteration % config.eval_every == 0 or done or bool(renewed.any()):
             evaluation = terms.evaluation if target.evaluation_taps is None else _evaluate(sketch_views[:, 0], target)
-            stop = _seeds_to_stop(tracker, iteration, running, evaluation, points, config)
+            tracker.forget(running[renewed])
+            renewed[:] = False
+            stop = _seeds_to_stop(tracker, iteration, running, evaluation, points, widths, config)
             done = done or bool(stop.all())
         winner = tracker.winner
         yield Step(
@@ -177,28 +200,142 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
             total=float(terms.total.mean()),
             evaluation=float(tracker.best_loss[winner]),
             best_seed=winner,
-            best=Strokes(tracker.best_points[winner : winner + 1].clone(), widths[:1].cpu(), colors[:1].cpu(),
-                         start.canvas_size),
+            best=Strokes(tracker.best_points[winner : winner + 1].clone(),
+                         tracker.best_widths(winner, start.widths[:1]), colors[:1].cpu(), start.canvas_size,
+                         start.taper),
             running=len(running),
             finished=done,
         )
         if done:
             break
-        optimizer.step()
-        with torch.no_grad():
-            if config.bounds is not None:
-                clamp_points(points, config.bounds)
-            if frozen is not None:
-                points[:, frozen] = kept  # exactly where they were, projection or not
+        parameters.step(frozen, kept)
         if stop.any():  # the stopped seeds leave the batch; the others keep their Adam moments
-            points, optimizer = _keep_rows(points, optimizer, ~stop, frozen)
-            running = running[~stop]
-        for group_settings in optimizer.param_groups:
-            group_settings["lr"] = config.rate(iteration + 1)
+            parameters.keep_rows(~stop)
+            running, renewed = running[~stop], renewed[~stop]
+        if iteration + 1 in config.reseed_after and target.saliency is not None:
+            generators = [torch.Generator().manual_seed(_reseed_seed(target.augmentation_seed, int(seed), iteration))
+                          for seed in running]
+            renewed = parameters.reseed(target.saliency, generators, frozen, start)
+        parameters.set_rate(config.rate(iteration + 1))
     for seed in running.tolist():
         if tracker.stopped[seed] < 0:
             tracker.stopped[seed] = iteration + 1
     return tracker
+
+
+WIDTH_RATE = 0.05
+"""The learning rate of widths (``weighted`` lines) as a fraction of the points' (pixels either way): a width
+moves about a twentieth as far as a point does in a step."""
+
+
+def _reseed_seed(augmentation_seed: int, seed: int, iteration: int) -> int:
+    """The generator seed of one seed's re-seeding after ``iteration``: the same whoever else runs."""
+    return (augmentation_seed * 1_000_003 + seed * 7919 + iteration) % 2**63
+
+
+class _Parameters:
+    """What Adam moves for the running seeds: the control points ``[k, N, 4, 2]`` (for a joined line, the
+    chain of its ``3 N + 1`` points ``[k, 3 N + 1, 2]``, each segment's last point the next one's first) and,
+    with ``config.width_range``, the widths ``[k, N]``; their Adam state, the learning rate, the bounds."""
+
+    def __init__(self, start: Strokes, config: OptimizerConfig, frozen: torch.Tensor | None):
+        self.config, self.frozen, self.canvas_size = config, frozen, start.canvas_size
+        count = start.num_strokes
+        self.segments = (torch.arange(count)[:, None] * 3 + torch.arange(4)).to(start.points.device) \
+            if config.joined else None
+        shape = start.points.detach()
+        self.values = _parameter(_chain(shape) if config.joined else shape, frozen if not config.joined else None)
+        self.widths = start.widths.detach().clone()
+        groups = [{"params": [self.values], "scale": 1.0}]
+        if config.width_range is not None:
+            self.widths.requires_grad_(True)
+            groups.append({"params": [self.widths], "scale": WIDTH_RATE})
+        self.optimizer = torch.optim.Adam(groups, lr=config.rate(0))
+        self.set_rate(config.rate(0))
+
+    def points(self) -> torch.Tensor:
+        """The strokes' control points ``[k, N, 4, 2]``."""
+        return self.values[:, self.segments] if self.segments is not None else self.values
+
+    def set_rate(self, rate: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate * group["scale"]
+
+    def step(self, frozen: torch.Tensor | None, kept: torch.Tensor | None) -> None:
+        """Adam's step, then the projections: free strokes to at least the shortest length when re-seeding is on
+        (:func:`~clipsketch.core.reseed.lengthen`), points into the bounds (locked strokes exactly where they
+        were), widths into their range."""
+        self.optimizer.step()
+        with torch.no_grad():
+            if self.config.reseed_after and self.segments is None:
+                lengthen(self.values, SHORTEST * self.canvas_size, None if frozen is None else ~frozen)
+            if self.config.bounds is not None:
+                clamp_points(self.values, self.config.bounds)
+            if frozen is not None:
+                self.values[:, frozen] = kept  # exactly where they were, projection or not
+            if self.config.width_range is not None:
+                self.widths.clamp_(*self.config.width_range)
+
+    def keep_rows(self, keep: torch.Tensor) -> None:
+        """Only the seeds ``keep [k]`` go on, with their Adam state."""
+        rows = keep.to(self.values.device)
+        state = {tensor: self.optimizer.state[tensor] for tensor in self._tensors()}
+        self.values = _parameter(self.values[rows], None if self.segments is not None else self.frozen)
+        self.widths = self.widths.detach()[rows].requires_grad_(self.config.width_range is not None)
+        self._rebuild({new: state[old] for new, old in zip(self._tensors(), state)}, rows)
+
+    def reseed(self, saliency: torch.Tensor, generators: list[torch.Generator], frozen: torch.Tensor | None,
+               start: Strokes) -> torch.Tensor:
+        """Collapsed strokes (:mod:`.reseed`) placed afresh, their Adam moments started again (the second moment
+        at the median of the sketch's other strokes, so the first steps are of the usual size) and their widths
+        back to the start's; returns which running seeds changed ``[k]``."""
+        points, widths = self.points().detach(), self.widths.detach()
+        if self.segments is not None:
+            raise ValueError("strokes of a joined line are not re-seeded (each is a piece of the one line)")
+        movable = None if frozen is None else ~frozen
+        collapsed = collapsed_strokes(points, widths, start.canvas_size, start.taper, movable)
+        if not bool(collapsed.any()):
+            return torch.zeros(points.shape[0], dtype=torch.bool)
+        fresh = reseeded_points(points, widths, collapsed, saliency, generators, start.taper)
+        with torch.no_grad():
+            self.values.copy_(fresh)
+            state = self.optimizer.state[self.values]
+            if state:
+                mask = collapsed.to(self.values.device)[..., None, None].expand_as(fresh)
+                for moment, restart in (("exp_avg", None), ("exp_avg_sq", "median")):
+                    values = state[moment]
+                    if restart is None:
+                        values[mask] = 0
+                    else:
+                        for k in range(values.shape[0]):
+                            others = values[k][~mask[k]]
+                            values[k][mask[k]] = others.median() if others.numel() else 0
+            if self.config.width_range is not None:
+                self.widths[collapsed] = start.widths[:1].expand_as(widths)[collapsed].to(widths)
+                width_state = self.optimizer.state[self.widths]
+                for moment in ("exp_avg", "exp_avg_sq") if width_state else ():
+                    width_state[moment][collapsed] = 0
+        return collapsed.any(1).cpu()
+
+    def _tensors(self) -> list[torch.Tensor]:
+        return [self.values] + ([self.widths] if self.config.width_range is not None else [])
+
+    def _rebuild(self, states: dict[torch.Tensor, dict], rows: torch.Tensor) -> None:
+        """A new Adam over the current tensors, carrying ``states`` (of the old ones) over for ``rows``."""
+        settings = [{key: value for key, value in group.items() if key != "params"}
+                    for group in self.optimizer.param_groups]
+        self.optimizer = torch.optim.Adam([{**group, "params": [tensor]}
+                                           for group, tensor in zip(settings, self._tensors())])
+        for tensor, state in states.items():
+            if state:
+                self.optimizer.state[tensor] = {key: value[rows] if key != "step" else value
+                                                for key, value in state.items()}
+
+
+def _chain(points: torch.Tensor) -> torch.Tensor:
+    """The points ``[K, 3 N + 1, 2]`` of joined strokes ``points [K, N, 4, 2]``: each stroke's first three,
+    then the last one's end (each stroke must start where the one before it ends)."""
+    return torch.cat([points[:, :, :3].reshape(points.shape[0], -1, 2), points[:, -1:, 3]], dim=1)
 
 
 class _StepViews:
@@ -257,11 +394,11 @@ def _loss_and_gradients(passes: StepPasses, sketch_views: torch.Tensor, photo_ta
 
 
 def _seeds_to_stop(tracker: SeedTracker, iteration: int, running: torch.Tensor, evaluation: torch.Tensor,
-                   points: torch.Tensor, config: OptimizerConfig) -> torch.Tensor:
+                   points: torch.Tensor, widths: torch.Tensor, config: OptimizerConfig) -> torch.Tensor:
     """Record the ``running`` seeds' ``evaluation [k]``; which of them stop now (``[k]`` bool): those that have
     converged (the stop rule, :meth:`SeedTracker.record`) and, from ``narrow_after`` on, every seed but the best
     (successive halving)."""
-    stop = tracker.record(iteration, running, evaluation, points, config)
+    stop = tracker.record(iteration, running, evaluation, points, config, widths)
     count = len(running)
     if config.narrow_after is not None and iteration >= config.narrow_after and count > 1:
         best = int(torch.argmin(tracker.best_loss[running]))
@@ -290,19 +427,6 @@ def _parameter(points: torch.Tensor, frozen: torch.Tensor | None) -> torch.Tenso
         moving = (~frozen).to(points.dtype)[None, :, None, None]
         parameter.register_hook(lambda grad: grad * moving)
     return parameter
-
-
-def _keep_rows(points: torch.Tensor, optimizer: torch.optim.Adam, keep: torch.Tensor,
-               frozen: torch.Tensor | None) -> tuple[torch.Tensor, torch.optim.Adam]:
-    """The rows (seeds) ``keep [K]`` of ``points`` as a new parameter with its Adam state carried over."""
-    rows = keep.to(points.device)
-    kept = _parameter(points[rows], frozen)
-    state = optimizer.state[points]
-    settings = {key: value for key, value in optimizer.param_groups[0].items() if key != "params"}
-    narrowed = torch.optim.Adam([kept], **settings)
-    if state:
-        narrowed.state[kept] = {key: value[rows] if key != "step" else value for key, value in state.items()}
-    return kept, narrowed
 
 
 def _evaluate(sketches: torch.Tensor, target: Target) -> torch.Tensor:

@@ -45,6 +45,17 @@ INIT_MODES = ("contour", "reference")
 TARGETS = ("photo", "lines")
 """What a sketch can be compared with: the photo, or its line drawing (:mod:`~clipsketch.core.lines`)."""
 
+LINE_LOOKS = ("uniform", "tapered", "weighted")
+"""How strokes are drawn: one width end to end (CLIPasso's marker line), thin ends and a full middle, or tapered
+with each stroke's width optimised with the loss (heavier lines where they matter)."""
+
+TAPER = 0.25
+"""Fraction of a tapered stroke, at each end, over which it thins to a point
+(:func:`~clipsketch.core.strokes.width_profile`)."""
+
+WEIGHT_RANGE = (0.4, 2.5)
+"""The widths a ``weighted`` stroke may take, as multiples of the sketch's width."""
+
 BACKBONES = ("auto", "clip", "offline")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -183,7 +194,10 @@ class SketchOptions:
     ``reference`` map on the CLIP path, thin ``contour`` edges on the offline one); ``target`` what the sketch
     is compared with (:data:`TARGETS`; ``auto``: the photo on the CLIP path, its line drawing on the offline one,
     whose ImageNet features would otherwise ask for texture) and ``lines`` how that drawing is made; ``start``
-    strokes to start from (and keep, when locked): each stroke count is the total, start strokes included."""
+    strokes to start from (and keep, when locked): each stroke count is the total, start strokes included.
+    ``line`` how strokes are drawn (:data:`LINE_LOOKS`); ``one_line``: the sketch is one continuous path of that
+    many cubic segments joined end to end; ``reseed``: strokes that collapse to dots or hide under others are
+    placed afresh during the run (None: as the schedule does, :mod:`~clipsketch.core.reseed`)."""
 
     strokes: tuple[int, ...] = DEFAULT_STROKES
     schedule: str = DEFAULT_SCHEDULE
@@ -200,6 +214,9 @@ class SketchOptions:
     target: str = "auto"
     lines: LineStyle = field(default_factory=LineStyle)
     start: StartStrokes | None = None
+    line: str = "uniform"
+    one_line: bool = False
+    reseed: bool | None = None
 
     def __post_init__(self) -> None:
         counts = tuple(int(n) for n in ((self.strokes,) if isinstance(self.strokes, int) else self.strokes))
@@ -230,6 +247,14 @@ class SketchOptions:
             raise OptionError("init", f"init must be one of auto, {', '.join(INIT_MODES)}, got {self.init!r}")
         if self.target not in ("auto", *TARGETS):
             raise OptionError("target", f"target must be one of auto, {', '.join(TARGETS)}, got {self.target!r}")
+        if self.line not in LINE_LOOKS:
+            raise OptionError("line", f"line must be one of {', '.join(LINE_LOOKS)}, got {self.line!r}")
+        if self.one_line and self.start is not None:
+            raise OptionError("one_line", "a one-line sketch cannot start from strokes: it is a single path drawn "
+                                          "from scratch (sketch without start strokes, or without one-line)")
+        if self.one_line and self.line != "uniform":
+            raise OptionError("line", f"a one-line sketch is drawn as one uniform line; {self.line} lines taper "
+                                      "every stroke, which would thin the line at each of its joints")
 
     def check_photo(self, photo_size: tuple[int, int]) -> None:
         """What depends on the photo's size ``(width, height)`` in pixels: the width at most a quarter of its
@@ -252,8 +277,10 @@ class SketchOptions:
         iterations = self.iterations or schedule.iterations
         seeds = self.seeds or schedule.seeds
         loss = self.loss or LossConfig(augmentations=schedule.augmentations)
-        return SketchPlan(replace(self, iterations=iterations, seeds=seeds, loss=loss), device_type,
-                          schedule.optimizer(iterations, seeds), schedule.view_bank)
+        reseed = (schedule.reseed_at != ()) if self.reseed is None else self.reseed
+        optimizer = schedule.optimizer(iterations, seeds, reseed and not self.one_line)
+        return SketchPlan(replace(self, iterations=iterations, seeds=seeds, loss=loss, reseed=reseed), device_type,
+                          optimizer, schedule.view_bank)
 
 
 @dataclass(frozen=True)
@@ -273,6 +300,11 @@ class SketchPlan:
         """This plan checked against a photo of ``photo_size`` pixels (:meth:`SketchOptions.check_photo`)."""
         self.options.check_photo(photo_size)
         return replace(self, photo_size=tuple(photo_size))
+
+    @property
+    def taper(self) -> float:
+        """The strokes' taper (:func:`~clipsketch.core.strokes.width_profile`): 0 for uniform lines."""
+        return 0.0 if self.options.line == "uniform" else TAPER
 
     @property
     def seed_numbers(self) -> list[int]:

@@ -135,3 +135,26 @@ def initial_points(
         starts = sample_start_points(saliency.cpu(), count, generator)
         batches.append(chained_points(starts, CHAIN_STEP * canvas_size, generator))
     return torch.stack(batches)
+
+
+def initial_route(saliency: torch.Tensor, count: int, seeds: list[int]) -> torch.Tensor:
+    """One continuous line of ``count`` straight cubic segments per seed, ``[len(seeds), count, 4, 2]`` (pixels):
+    ``count + 1`` start points sampled from ``saliency [H, W]`` as :func:`initial_points` samples them, visited
+    in a short route (from the leftmost, always to the nearest not yet visited), each segment's inner control
+    points at its thirds, each segment starting where the one before it ends."""
+    thirds = torch.tensor([0.0, 1 / 3, 2 / 3, 1.0]).view(1, 4, 1)
+    lines = []
+    for seed in seeds:
+        generator = torch.Generator().manual_seed(int(seed))
+        stops = sample_start_points(saliency.cpu(), count + 1, generator)
+        route = [int(torch.argmin(stops[:, 0]))]
+        left = set(range(len(stops))) - set(route)
+        while left:
+            here = stops[route[-1]]
+            nearest = min(left, key=lambda k: float((stops[k] - here).square().sum()))
+            route.append(nearest)
+            left.remove(nearest)
+        ordered = stops[route]
+        begin, end = ordered[:-1, None], ordered[1:, None]
+        lines.append(begin + (end - begin) * thirds)
+    return torch.stack(lines)

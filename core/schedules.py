@@ -52,6 +52,16 @@ class OptimizerConfig:
     points are projected into it after every step, so each Bézier stays inside (convex hull). None: no bound."""
     frozen: tuple[bool, ...] | None = None
     """Per stroke: True keeps it exactly where it starts (no gradient, no step, no projection). None: all move."""
+    reseed_after: tuple[int, ...] = ()
+    """After these steps, strokes that collapsed or hide under others are placed afresh
+    (:mod:`~clipsketch.core.reseed`; a bounded number of times, early enough to converge); with any, no free stroke
+    is let shorter than :data:`~clipsketch.core.reseed.SHORTEST` of the canvas either."""
+    width_range: tuple[float, float] | None = None
+    """Canvas pixels each stroke's width may take when widths are optimised with the points (``weighted`` lines;
+    None: widths stay as they start)."""
+    joined: bool = False
+    """The strokes are one continuous line: each one starts where the one before it ends, and stays so (the
+    shared points are one parameter)."""
 
     def __post_init__(self) -> None:
         if self.iterations <= 0:
@@ -96,6 +106,8 @@ class Schedule:
     tolerance: float
     view_bank: int | None = None
     augment_at: float = 0.0
+    reseed_at: tuple[float, ...] = ()
+    """Fractions of the steps after which collapsed strokes are placed afresh (empty: never, as in CLIPasso)."""
     on_cuda: Schedule | None = None
     """The settings that replace these on a CUDA GPU (None: the same everywhere)."""
 
@@ -103,19 +115,26 @@ class Schedule:
         """The settings a run on a ``device_type`` device (``"cpu"``, ``"cuda"``, …) uses."""
         return self.on_cuda if device_type == "cuda" and self.on_cuda is not None else self
 
-    def optimizer(self, iterations: int, seeds: int) -> OptimizerConfig:
+    def optimizer(self, iterations: int, seeds: int, reseed: bool) -> OptimizerConfig:
         """The optimizer's settings for a run of ``iterations`` steps from ``seeds`` random starts: the step after
-        which only the best seed goes on, and the first step that adds the augmented views (at once for a
-        single seed: there is none to choose between)."""
+        which only the best seed goes on, the first step that adds the augmented views (at once for a single
+        seed: there is none to choose between), and the steps after which collapsed strokes are placed afresh
+        (``reseed``: at ``reseed_at``, or at the fast schedule's when this schedule has none)."""
+        fractions = (self.reseed_at or RESEED_AT) if reseed else ()
         return OptimizerConfig(iterations=iterations, learning_rate=self.learning_rate,
                                final_learning_rate=self.final_learning_rate, warmup=self.warmup,
                                narrow_after=None if self.narrow_at is None else int(self.narrow_at * iterations),
                                augment_from=int(self.augment_at * iterations) if seeds > 1 else 0,
-                               tolerance=self.tolerance)
+                               tolerance=self.tolerance,
+                               reseed_after=tuple(sorted({int(f * iterations) for f in fractions} - {0})))
 
+
+RESEED_AT = (0.1, 0.25, 0.4, 0.55)
+"""When the fast schedule places collapsed strokes afresh: four times, the last with almost half the run to go."""
 
 _FAST_ON_CPU = Schedule("fast", iterations=300, seeds=3, learning_rate=4.0, final_learning_rate=0.05, warmup=10,
-                       narrow_at=0.15, augmentations=1, tolerance=0.0, view_bank=32, augment_at=0.15)
+                       narrow_at=0.15, augmentations=1, tolerance=0.0, view_bank=32, augment_at=0.15,
+                       reseed_at=RESEED_AT)
 SCHEDULES = {
     "reference": Schedule("reference", iterations=2000, seeds=3, learning_rate=1.0, final_learning_rate=None,
                           warmup=0, narrow_at=None, augmentations=4, tolerance=1e-5),

@@ -20,16 +20,23 @@ import torch
 import torch.nn.functional as F
 
 from clipsketch.core import mask as background
+from clipsketch.core.animate import drawing_order
 from clipsketch.core.backbones import BlurredTaps
 from clipsketch.core.events import CountDone, CountResult, Event, Finished, Progress, SketchResult, Started
 from clipsketch.core.frame import Frame
 from clipsketch.core.lines import line_drawing
 from clipsketch.core.losses import paired_augmentation
 from clipsketch.core.optimize import Controls, SeedTracker, Step, Target, clamp_points, optimize_strokes
-from clipsketch.core.options import DEFAULT_CANVAS_SIZE, SketchOptions, SketchPlan, StartStrokes
+from clipsketch.core.options import DEFAULT_CANVAS_SIZE, WEIGHT_RANGE, SketchOptions, SketchPlan, StartStrokes
 from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
 from clipsketch.core.raster import rasterize_strokes
-from clipsketch.core.saliency import initial_points, upsample_attention, xdog_edges, xdog_reference_mask
+from clipsketch.core.saliency import (
+    initial_points,
+    initial_route,
+    upsample_attention,
+    xdog_edges,
+    xdog_reference_mask,
+)
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.svg import strokes_to_svg
 from clipsketch.core.view_bank import draw_view_bank
@@ -53,7 +60,7 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     saliency, saliency_source = _saliency(engine, canvas, foreground, options)
     yield Started(str(engine.device), engine.description, saliency_source, use_mask, list(engine.notes), frame)
 
-    target = _target(engine, plan, image, canvas, foreground)
+    target = replace(_target(engine, plan, image, canvas, foreground), saliency=saliency)
     controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs)
     results: dict[int, CountResult] = {}
     seeds = plan.seed_numbers
@@ -61,19 +68,24 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     width = frame.to_canvas_width(options.width)
     given = start_strokes(options.start, frame, width) if options.start else None
     free_saliency = saliency if given is None else saliency * (1 - coverage(given).to(saliency.device))
+    width_range = (WEIGHT_RANGE[0] * width, WEIGHT_RANGE[1] * width) if options.line == "weighted" else None
     for count in options.strokes:
         fresh = count - (given.num_strokes if given else 0)
-        points = clamp_points(initial_points(free_saliency, fresh, seeds, options.canvas_size), bounds)
-        start = Strokes.from_points(points, width, options.color, options.canvas_size)
+        placed = initial_route(free_saliency, fresh, seeds) if options.one_line else \
+            initial_points(free_saliency, fresh, seeds, options.canvas_size)
+        points = clamp_points(placed, bounds)
+        start = replace(Strokes.from_points(points, width, options.color, options.canvas_size), taper=plan.taper)
         frozen = None
         if given is not None:
-            start = given.repeat(len(seeds)).concat(start)
+            start = replace(given.repeat(len(seeds)).concat(start), taper=plan.taper)
             frozen = tuple(options.start.locked) + (False,) * fresh
         start = start.to(engine.device)
-        config = replace(plan.optimizer, seeds_per_pass=engine.seeds_per_pass, bounds=bounds, frozen=frozen)
+        config = replace(plan.optimizer, seeds_per_pass=engine.seeds_per_pass, bounds=bounds, frozen=frozen,
+                         width_range=width_range, joined=options.one_line)
         steps = optimize_strokes(start, replace(target, augmentation_seed=options.seed + count), config, controls)
         tracker = yield from _as_progress(count, steps)
-        result = _count_result(engine, count, start, tracker, seeds, frame, plan, use_mask, saliency_source)
+        result = _count_result(engine, count, start, tracker, seeds, frame, plan, use_mask, saliency_source,
+                               saliency)
         results[count] = result
         yield CountDone(result)
         if finish():  # finished early: keep what is done, start no other stroke count
@@ -136,15 +148,17 @@ def _saliency(engine, canvas: torch.Tensor, foreground, options: SketchOptions) 
 
 
 def _count_result(engine, count: int, start: Strokes, tracker: SeedTracker, seeds: list[int], frame: Frame,
-                  plan: SketchPlan, use_mask: bool, saliency_source: str) -> CountResult:
+                  plan: SketchPlan, use_mask: bool, saliency_source: str, saliency: torch.Tensor) -> CountResult:
     options = plan.options
     winner = tracker.winner
-    strokes = Strokes(tracker.best_points[winner : winner + 1], start.widths[:1].detach().cpu(),
-                      start.colors[:1].detach().cpu(), options.canvas_size)
+    strokes = Strokes(tracker.best_points[winner : winner + 1], tracker.best_widths(winner, start.widths[:1]),
+                      start.colors[:1].detach().cpu(), options.canvas_size, start.taper)
     loss = float(tracker.best_loss[winner])
-    svg = strokes_to_svg(strokes, frame=frame, metadata={
+    svg = strokes_to_svg(strokes, frame=frame, joined=options.one_line, metadata={
         "seed": seeds[winner], "model": engine.description, "target": engine.target_for(options),
-        "schedule": options.schedule,
+        "schedule": options.schedule, "line": options.line, **({"one-line": "true"} if options.one_line else {}),
+        "reseed": "on" if plan.optimizer.reseed_after else "off",
+        "drawing-order": " ".join(map(str, [0] if options.one_line else drawing_order(strokes, saliency))),
         "loss": f"{loss:.6g}", "loss-precision": "fp32", "iterations": options.iterations,
         "iterations-run": tracker.stopped[winner],
         "mask": "u2netp" if use_mask else "none", "saliency": saliency_source, "generator": _generator(),
@@ -155,7 +169,7 @@ def _count_result(engine, count: int, start: Strokes, tracker: SeedTracker, seed
     })
     return CountResult(count, strokes, frame, svg, loss, seeds[winner], tracker.history[winner],
                        {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)}, tracker.stopped[winner],
-                       options.schedule)
+                       options.schedule, options.one_line)
 
 
 @functools.cache

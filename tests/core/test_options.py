@@ -78,7 +78,7 @@ def test_a_plan_is_the_schedule_resolved_for_its_device_with_the_callers_fields_
         assert plan.device_type == device and plan.options.strokes == DEFAULT_STROKES
         assert (plan.options.iterations, plan.options.seeds) == (schedule.iterations, schedule.seeds)
         assert plan.options.loss.augmentations == schedule.augmentations and plan.view_bank == schedule.view_bank
-        assert plan.optimizer == schedule.optimizer(schedule.iterations, schedule.seeds)
+        assert plan.optimizer == schedule.optimizer(schedule.iterations, schedule.seeds, reseed=True)
     asked = SketchOptions(iterations=7, seeds=2).resolve("cuda")
     assert (asked.options.iterations, asked.options.seeds, asked.optimizer.iterations) == (7, 2, 7)
 
