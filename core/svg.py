@@ -3,7 +3,11 @@
 Export writes one ``<path d="M x0 y0 C x1 y1 x2 y2 x3 y3">`` per stroke (``id="stroke-K"``, ``fill="none"``, round caps
 and joins, the stroke's width and color) inside ``<g id="sketch">``, with coordinates and widths mapped through a
 :class:`~clipsketch.core.frame.Frame` to the target rectangle (``viewBox="0 0 width height"``), and the run's
-metadata as attributes of ``<metadata><clipsketch:sketch …/></metadata>``.
+metadata as attributes of ``<metadata><clipsketch:sketch …/></metadata>``. Tapered strokes (whose width varies
+along them) are written as filled outlines, which any SVG reader draws as the rasterizer does: the union of the
+stroke's pieces, each the hull of two discs (:func:`outline_data`), with the centre line and full width kept in
+``clipsketch:centerline`` and ``clipsketch:width``. A joined line (one-line sketches) is one ``<path>`` of every
+stroke's segment, ``M … C … C …``.
 
 Import reads such documents back into canvas pixels (using the recorded frame), and also other SVGs: every line,
 quadratic, cubic or arc segment of every stroked path becomes one cubic stroke, with transforms, inherited
@@ -24,7 +28,7 @@ from PIL import ImageColor
 
 from clipsketch.core.frame import Frame
 from clipsketch.core.options import DEFAULT_CANVAS_SIZE
-from clipsketch.core.strokes import Strokes, check_stroke_values
+from clipsketch.core.strokes import Strokes, check_stroke_values, width_profile
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CLIPSKETCH_NS = "urn:clipsketch:sketch:1"
@@ -53,6 +57,7 @@ def strokes_to_svg(
     frame: Frame | None = None,
     metadata: dict[str, object] | None = None,
     decimals: int = 3,
+    joined: bool = False,
 ) -> str:
     """The sketch at batch position ``index`` as an SVG document.
 
@@ -63,6 +68,7 @@ def strokes_to_svg(
         metadata: run facts stored with the sketch (e.g. ``seed``, ``model``, ``loss``); keys become attribute
             names (``_`` turns into ``-``).
         decimals: digits after the point for coordinates.
+        joined: the strokes are one continuous line (each starts where the one before ends): one ``<path>``.
     """
     frame = frame or Frame.identity(strokes.canvas_size)
     if frame.canvas_size != strokes.canvas_size:
@@ -70,8 +76,8 @@ def strokes_to_svg(
     root = etree.Element(
         f"{{{SVG_NS}}}svg",
         nsmap={None: SVG_NS, "clipsketch": CLIPSKETCH_NS},
-        attrib={"version": "1.1", "width": _num(frame.width, decimals), "height": _num(frame.height, decimals),
-                "viewBox": f"0 0 {_num(frame.width, decimals)} {_num(frame.height, decimals)}"},
+        attrib={"version": "1.1", "width": number(frame.width, decimals), "height": number(frame.height, decimals),
+                "viewBox": f"0 0 {number(frame.width, decimals)} {number(frame.height, decimals)}"},
     )
     facts = {"strokes": str(strokes.num_strokes), "canvas-size": str(frame.canvas_size),
              "frame-scale": repr(frame.scale), "frame-offset-x": repr(frame.offset_x),
@@ -83,46 +89,108 @@ def strokes_to_svg(
         facts[name] = str(value)
     etree.SubElement(etree.SubElement(root, f"{{{SVG_NS}}}metadata"), f"{{{CLIPSKETCH_NS}}}sketch", attrib=facts)
     group = etree.SubElement(root, f"{{{SVG_NS}}}g", attrib={"id": "sketch"})
-    for k, stroke in enumerate(stroke_paths(strokes, frame, index, decimals)):
-        attrib = {
-            "id": f"stroke-{k}",
-            "d": stroke.d,
-            "fill": "none",
-            "stroke": stroke.color,
-            "stroke-width": _num(stroke.width, decimals),
-            "stroke-linecap": "round",
-            "stroke-linejoin": "round",
-        }
-        if stroke.opacity < 1:
-            attrib["stroke-opacity"] = _num(stroke.opacity, 4)
-        etree.SubElement(group, f"{{{SVG_NS}}}path", attrib=attrib)
+    for k, stroke in enumerate(stroke_paths(strokes, frame, index, decimals, joined)):
+        etree.SubElement(group, f"{{{SVG_NS}}}path", attrib=path_attributes(stroke, f"stroke-{k}", decimals))
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode()
 
 
 @dataclass(frozen=True)
 class StrokePath:
-    """One stroke as drawn: ``d`` path data ``M x0 y0 C …`` and full ``width`` in the frame's target units (photo
-    pixels), ``color`` ``#rrggbb``, ``opacity`` 0..1."""
+    """One stroke as drawn: ``d`` path data of its centre line ``M x0 y0 C …`` and full ``width`` in the frame's
+    target units (photo pixels), ``color`` ``#rrggbb``, ``opacity`` 0..1; ``taper`` how its ends thin
+    (:func:`~clipsketch.core.strokes.width_profile`; 0: uniform) and, when it does, ``outline`` the path data of
+    the filled shape that draws it (:func:`outline_data`)."""
 
     d: str
     width: float
     color: str
     opacity: float
+    taper: float = 0.0
+    outline: str = ""
 
 
-def stroke_paths(strokes: Strokes, frame: Frame, index: int = 0, decimals: int = 3) -> list[StrokePath]:
+def stroke_paths(strokes: Strokes, frame: Frame, index: int = 0, decimals: int = 3,
+                 joined: bool = False) -> list[StrokePath]:
     """The strokes of sketch ``index`` in ``frame``'s target coordinates: what an SVG document and the server's
-    messages both carry."""
+    messages both carry; ``joined``: one path of every stroke's segment (a one-line sketch)."""
     points = frame.to_target(strokes.points[index].detach().double().cpu()).tolist()
     widths = frame.to_target_width(strokes.widths[index].detach().double().cpu()).tolist()
     colors = strokes.colors[index].detach().double().cpu().tolist()
+    if joined and points:
+        d = path_data([v for point in points[0] for v in point], decimals)
+        d += "".join(" C " + " ".join(number(v, decimals) for point in control[1:] for v in point)
+                     for control in points[1:])
+        return [StrokePath(d, widths[0], hex_color(colors[0][:3]), colors[0][3])]
+    taper = strokes.taper
     return [StrokePath(path_data([v for point in control for v in point], decimals), width, hex_color(color[:3]),
-                       color[3]) for control, width, color in zip(points, widths, colors)]
+                       color[3], taper, outline_data(control, width, taper) if taper > 0 else "")
+            for control, width, color in zip(points, widths, colors)]
+
+
+def path_attributes(stroke: StrokePath, path_id: str, decimals: int = 3) -> dict[str, str]:
+    """The attributes of the ``<path>`` that draws ``stroke``: a stroked centre line, or (tapered) a filled
+    outline that keeps its centre line and width in clipsketch's namespace."""
+    if stroke.outline:
+        attrib = {"id": path_id, "d": stroke.outline, "fill": stroke.color, "stroke": "none",
+                  f"{{{CLIPSKETCH_NS}}}centerline": stroke.d, f"{{{CLIPSKETCH_NS}}}width": number(stroke.width, decimals),
+                  f"{{{CLIPSKETCH_NS}}}taper": number(stroke.taper, 4)}
+        if stroke.opacity < 1:
+            attrib["fill-opacity"] = number(stroke.opacity, 4)
+        return attrib
+    attrib = {"id": path_id, "d": stroke.d, "fill": "none", "stroke": stroke.color,
+              "stroke-width": number(stroke.width, decimals), "stroke-linecap": "round", "stroke-linejoin": "round"}
+    if stroke.opacity < 1:
+        attrib["stroke-opacity"] = number(stroke.opacity, 4)
+    return attrib
 
 
 def path_data(control: list[float], decimals: int = 3) -> str:
     """``M x0 y0 C x1 y1 x2 y2 x3 y3`` for the 8 coordinates of one cubic stroke."""
-    return "M {} {} C {} {} {} {} {} {}".format(*(_num(v, decimals) for v in control))
+    return "M {} {} C {} {} {} {} {} {}".format(*(number(v, decimals) for v in control))
+
+
+OUTLINE_PIECE = 1.0
+"""Longest piece of a tapered stroke's outline, as a multiple of its full width (at least 8 pieces a stroke)."""
+
+
+def outline_data(control: list[list[float]], width: float, taper: float, decimals: int = 2) -> str:
+    """Path data of the filled shape of the cubic stroke ``control`` (4 points) of full ``width`` whose width at
+    ``t`` is ``width × width_profile(t, taper)``: the stroke cut into pieces uniform in ``t``, each the hull of
+    the discs at its ends (two tangents and two arcs), all wound the same way, so that under the nonzero rule
+    the shape is their union: what the rasterizer draws (round joins, each end a disc of its width)."""
+    points = torch.tensor(control, dtype=torch.float64)
+    length = float((points[1:] - points[:-1]).norm(dim=-1).sum())
+    pieces = int(min(256, max(8, math.ceil(length / max(OUTLINE_PIECE * width, 1e-9)))))
+    t = torch.linspace(0, 1, pieces + 1, dtype=torch.float64)
+    s = 1 - t
+    basis = torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)
+    centres = (basis @ points).tolist()
+    radii = (width / 2 * width_profile(t, taper)).clamp_min(10 ** -decimals).tolist()
+    return " ".join(_hull_of_discs(centres[k], radii[k], centres[k + 1], radii[k + 1], decimals)
+                    for k in range(pieces))
+
+
+def _hull_of_discs(a: list[float], ra: float, b: list[float], rb: float, decimals: int) -> str:
+    """A closed subpath around the convex hull of the discs ``(a, ra)`` and ``(b, rb)``, angles decreasing (the
+    winding every piece shares); one disc alone when it holds the other."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    distance = math.hypot(dx, dy)
+    n = lambda v: number(v, decimals)  # noqa: E731
+    if distance <= abs(ra - rb) + 1e-9:
+        (cx, cy), r = (a, ra) if ra >= rb else (b, rb)
+        return (f"M {n(cx + r)} {n(cy)} A {n(r)} {n(r)} 0 1 0 {n(cx - r)} {n(cy)} "
+                f"A {n(r)} {n(r)} 0 1 0 {n(cx + r)} {n(cy)} Z")
+    ux, uy = dx / distance, dy / distance
+    sine = (ra - rb) / distance  # the tangents' normals m = sine·u ± cosine·n make this with u
+    cosine = math.sqrt(max(0.0, 1 - sine * sine))
+    plus = (sine * ux - cosine * uy, sine * uy + cosine * ux)
+    minus = (sine * ux + cosine * uy, sine * uy - cosine * ux)
+    far_large = 1 if sine < 0 else 0  # the arc around b (through u) spans 2 acos(sine)
+    near_large = 1 - far_large
+    return (f"M {n(a[0] + ra * plus[0])} {n(a[1] + ra * plus[1])} L {n(b[0] + rb * plus[0])} {n(b[1] + rb * plus[1])} "
+            f"A {n(rb)} {n(rb)} 0 {far_large} 0 {n(b[0] + rb * minus[0])} {n(b[1] + rb * minus[1])} "
+            f"L {n(a[0] + ra * minus[0])} {n(a[1] + ra * minus[1])} "
+            f"A {n(ra)} {n(ra)} 0 {near_large} 0 {n(a[0] + ra * plus[0])} {n(a[1] + ra * plus[1])} Z")
 
 
 def hex_color(rgb) -> str:
@@ -158,11 +226,16 @@ def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> Imported
     controls, widths, colors = [], [], []
     for element in root.iter(f"{{{SVG_NS}}}path"):
         style = _computed_style(element)
+        centerline = element.get(f"{{{CLIPSKETCH_NS}}}centerline")
+        if centerline is not None:  # a tapered stroke clipsketch wrote: its outline is filled, its line kept
+            style.update(stroke=style.get("fill") or element.get("fill", "#000000"),
+                         **{"stroke-width": element.get(f"{{{CLIPSKETCH_NS}}}width", "1"),
+                            "stroke-opacity": element.get("fill-opacity", "1")})
         if style.get("stroke", "none") == "none" or style.get("display") == "none":
             continue
         matrix = _composed_transform(element)
         try:
-            path = svgpathtools.parse_path(element.get("d", ""))
+            path = svgpathtools.parse_path(centerline if centerline is not None else element.get("d", ""))
         except Exception as error:  # svgpathtools raises several types for malformed data
             raise SvgError(f"path {element.get('id', '(no id)')!r} has unreadable path data: {error}") from None
         width = _length(style.get("stroke-width", "1"), "stroke-width") * math.sqrt(abs(np.linalg.det(matrix[:2, :2])))
@@ -183,6 +256,7 @@ def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> Imported
         frame.to_canvas_width(torch.tensor(widths, dtype=torch.float32).unsqueeze(0)),
         torch.tensor(colors, dtype=torch.float32).unsqueeze(0),
         frame.canvas_size,
+        _recorded_taper(root),
     )
     try:
         check_stroke_values(strokes.points, strokes.widths, strokes.colors)
@@ -191,7 +265,15 @@ def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> Imported
     return ImportedSketch(strokes, frame, metadata)
 
 
-def _num(value: float, decimals: int) -> str:
+def _recorded_taper(root: etree._Element) -> float:
+    """The taper clipsketch recorded on a tapered sketch's paths (one for the sketch: the largest), else 0."""
+    tapers = [_fraction(element.get(f"{{{CLIPSKETCH_NS}}}taper"), "clipsketch:taper")
+              for element in root.iter(f"{{{SVG_NS}}}path") if element.get(f"{{{CLIPSKETCH_NS}}}taper") is not None]
+    return min(max(tapers, default=0.0), 0.5)
+
+
+def number(value: float, decimals: int) -> str:
+    """``value`` with at most ``decimals`` digits after the point, trailing zeros dropped (``-0`` is ``0``)."""
     text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
 
