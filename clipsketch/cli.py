@@ -14,6 +14,7 @@ from clipsketch.core.options import (
     DEVICES,
     DEFAULT_STROKES,
     INIT_MODES,
+    LINE_LOOKS,
     LOSS_MODEL,
     PRECISIONS,
     SALIENCY_MODEL,
@@ -143,6 +144,17 @@ def _add_sketch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", default="auto", choices=["auto", *INIT_MODES],
                         help="where strokes start: reference (CLIPasso's XDoG map: contours and dark regions), "
                              "contour (thin XDoG contours); auto: reference with CLIP, contour offline")
+    parser.add_argument("--line", default="uniform", choices=list(LINE_LOOKS),
+                        help="uniform: one width end to end (a marker); tapered: thin ends, full middle (a pen); "
+                             "weighted: tapered, each stroke's width optimised too (heavier where it matters). "
+                             "Tapered lines are written as filled outlines (default uniform)")
+    parser.add_argument("--one-line", action="store_true",
+                        help="draw the sketch as one continuous line of --strokes cubic segments")
+    parser.add_argument("--reseed", action=argparse.BooleanOptionalAction, default=None,
+                        help="place strokes that collapse to dots (or hide under others) afresh during the run "
+                             "(default: on with the fast schedule, off with the reference)")
+    parser.add_argument("--animate", action="store_true",
+                        help="also write NAME-N-strokes-animated.svg: the drawing draws itself in a browser")
 
 
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
@@ -174,9 +186,18 @@ def _sketch_options(args, start=None):
     options = SketchOptions(strokes=tuple(args.strokes), schedule=args.schedule, iterations=args.iterations,
                             seeds=args.seeds, seed=args.seed, mask=args.mask, width=args.width,
                             color=parse_color(args.color) if args.color else DEFAULT_COLOR, start=start,
-                            init=args.init)
+                            init=args.init, line=args.line, one_line=args.one_line, reseed=args.reseed)
     Limits().check(options.strokes, options.iterations, options.seeds)  # None: the schedule's
     return options
+
+
+def _new_options(options, animate: bool) -> dict:
+    """The options a batch's manifest records only where they differ from their defaults (so that a folder
+    sketched before they existed is not done again)."""
+    return {**({"line": options.line} if options.line != "uniform" else {}),
+            **({"one_line": True} if options.one_line else {}),
+            **({"reseed": options.reseed} if options.reseed is not None else {}),
+            **({"animate": True} if animate else {})}
 
 
 def _server_fields(args) -> dict:
@@ -184,7 +205,8 @@ def _server_fields(args) -> dict:
     return {"strokes": args.strokes, "iterations": args.iterations or 0, "seeds": args.seeds or 0,
             "seed": args.seed, "mask": args.mask, "stroke_width": args.width or 0.0,
             "stroke_color": args.color or "", "schedule": args.schedule,
-            "init": "" if args.init == "auto" else args.init}
+            "init": "" if args.init == "auto" else args.init, "line": args.line, "one_line": args.one_line,
+            "reseed": args.reseed}
 
 
 def _add_client_security(group) -> None:
@@ -252,6 +274,12 @@ def run_sketch(args: argparse.Namespace) -> int:
         png_path = svg_path.with_suffix(".png")
         save_png(render_in_frame(strokes, frame).rgb[0], png_path)
         written += [svg_path, png_path]
+        if args.animate:
+            from clipsketch.core.animate import animated_svg
+
+            animated = svg_path.with_name(f"{svg_path.stem}-animated.svg")
+            animated.write_text(animated_svg(svg))
+            written.append(animated)
     if len(sketches) > 1:
         sheet = args.out / f"{args.photo.stem}-contact-sheet.png"
         contact_sheet(image, [(count, strokes, frame) for count, strokes, frame, _ in sketches]).save(sheet)
@@ -398,7 +426,8 @@ def run_batch(args: argparse.Namespace) -> int:
     say = partial(tqdm.write, file=sys.stderr)
     recorded = {"strokes": list(options.strokes), "schedule": options.schedule, "iterations": options.iterations,
                 "seeds": options.seeds, "seed": options.seed, "mask": options.mask, "width": options.width,
-                "color": hex_color(options.color[:3]), "init": options.init, "png": args.png}
+                "color": hex_color(options.color[:3]), "init": options.init, "png": args.png,
+                **_new_options(options, args.animate)}
     with Manifest(args.out) as manifest:
         if remove_leftovers(args.out):
             say("removed the partly written files of an earlier batch that was stopped")
@@ -407,12 +436,12 @@ def run_batch(args: argparse.Namespace) -> int:
             targets = fleet.resolve(args.server)
             if not targets:
                 raise ValueError(f"no server found at {' '.join(args.server)} (the names do not resolve)")
-            batch = Batch(args.out, manifest, recorded, args.png, say, retries=args.retries,
+            batch = Batch(args.out, manifest, recorded, args.png, say, animate=args.animate, retries=args.retries,
                           retry_failed=args.retry_failed,
                           connect=lambda target: fleet.RemoteServer(target, token, args.tls_ca, _server_fields(args)),
                           resolve=lambda: fleet.resolve(args.server))
         else:
-            batch = Batch(args.out, manifest, recorded, args.png, say,
+            batch = Batch(args.out, manifest, recorded, args.png, say, animate=args.animate,
                           local=fleet.LocalEngine(_engine(args, say), options),
                           retries=args.retries, retry_failed=args.retry_failed)
         queued = batch.plan(photos)

@@ -99,15 +99,20 @@ class SketchClient:
     def request(self, photo: bytes, strokes: Sequence[int] = (), iterations: int = 0, seeds: int = 0,
                 seed: int = 0, mask: bool | None = None, stroke_width: float = 0.0, stroke_color: str = "",
                 preview_every: int = 0, request_id: str | None = None,
-                start: Sequence[pb.StartStroke] = (), schedule: str = "", init: str = "") -> pb.SketchRequest:
+                start: Sequence[pb.StartStroke] = (), schedule: str = "", init: str = "", line: str = "",
+                one_line: bool = False, reseed: bool | None = None) -> pb.SketchRequest:
         """A :class:`SketchRequest` (0 and empty mean the server's defaults, which ``info().defaults`` reports;
         width in photo pixels). ``start``: strokes to start from (see :func:`start_strokes`); ``schedule``:
-        ``fast`` or ``reference``; ``init``: ``reference`` or ``contour``."""
+        ``fast`` or ``reference``; ``init``: ``reference`` or ``contour``; ``line``: ``uniform``, ``tapered`` or
+        ``weighted``; ``one_line``: one continuous path; ``reseed``: place collapsed strokes afresh (None: as
+        the schedule does)."""
         mode = pb.MASK_DEFAULT if mask is None else (pb.MASK_ON if mask else pb.MASK_OFF)
+        reseeding = pb.RESEED_DEFAULT if reseed is None else (pb.RESEED_ON if reseed else pb.RESEED_OFF)
         return pb.SketchRequest(photo=photo, strokes=list(strokes), iterations=iterations, seeds=seeds, seed=seed,
                                 mask=mode, stroke_width=stroke_width, stroke_color=stroke_color,
                                 preview_every=preview_every, request_id=request_id or uuid.uuid4().hex,
-                                start=list(start), schedule=schedule, init=init)
+                                start=list(start), schedule=schedule, init=init, line=line, one_line=one_line,
+                                reseed=reseeding)
 
     def events(self, photo: bytes, timeout: float | None = None, **fields) -> Iterator[pb.SketchEvent]:
         """Stream the events of one sketch. Raises :class:`ServerError` when the server refuses or fails it.

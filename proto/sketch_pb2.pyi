@@ -12,12 +12,21 @@ class MaskMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MASK_DEFAULT: _ClassVar[MaskMode]
     MASK_ON: _ClassVar[MaskMode]
     MASK_OFF: _ClassVar[MaskMode]
+
+class ReseedMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESEED_DEFAULT: _ClassVar[ReseedMode]
+    RESEED_ON: _ClassVar[ReseedMode]
+    RESEED_OFF: _ClassVar[ReseedMode]
 MASK_DEFAULT: MaskMode
 MASK_ON: MaskMode
 MASK_OFF: MaskMode
+RESEED_DEFAULT: ReseedMode
+RESEED_ON: ReseedMode
+RESEED_OFF: ReseedMode
 
 class SketchRequest(_message.Message):
-    __slots__ = ("photo", "strokes", "iterations", "seeds", "seed", "mask", "stroke_width", "stroke_color", "preview_every", "request_id", "start", "schedule", "init")
+    __slots__ = ("photo", "strokes", "iterations", "seeds", "seed", "mask", "stroke_width", "stroke_color", "preview_every", "request_id", "start", "schedule", "init", "line", "one_line", "reseed")
     PHOTO_FIELD_NUMBER: _ClassVar[int]
     STROKES_FIELD_NUMBER: _ClassVar[int]
     ITERATIONS_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +40,9 @@ class SketchRequest(_message.Message):
     START_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     INIT_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    ONE_LINE_FIELD_NUMBER: _ClassVar[int]
+    RESEED_FIELD_NUMBER: _ClassVar[int]
     photo: bytes
     strokes: _containers.RepeatedScalarFieldContainer[int]
     iterations: int
@@ -44,7 +56,10 @@ class SketchRequest(_message.Message):
     start: _containers.RepeatedCompositeFieldContainer[StartStroke]
     schedule: str
     init: str
-    def __init__(self, photo: _Optional[bytes] = ..., strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ..., seed: _Optional[int] = ..., mask: _Optional[_Union[MaskMode, str]] = ..., stroke_width: _Optional[float] = ..., stroke_color: _Optional[str] = ..., preview_every: _Optional[int] = ..., request_id: _Optional[str] = ..., start: _Optional[_Iterable[_Union[StartStroke, _Mapping]]] = ..., schedule: _Optional[str] = ..., init: _Optional[str] = ...) -> None: ...
+    line: str
+    one_line: bool
+    reseed: ReseedMode
+    def __init__(self, photo: _Optional[bytes] = ..., strokes: _Optional[_Iterable[int]] = ..., iterations: _Optional[int] = ..., seeds: _Optional[int] = ..., seed: _Optional[int] = ..., mask: _Optional[_Union[MaskMode, str]] = ..., stroke_width: _Optional[float] = ..., stroke_color: _Optional[str] = ..., preview_every: _Optional[int] = ..., request_id: _Optional[str] = ..., start: _Optional[_Iterable[_Union[StartStroke, _Mapping]]] = ..., schedule: _Optional[str] = ..., init: _Optional[str] = ..., line: _Optional[str] = ..., one_line: _Optional[bool] = ..., reseed: _Optional[_Union[ReseedMode, str]] = ...) -> None: ...
 
 class StartStroke(_message.Message):
     __slots__ = ("points", "width", "color", "opacity", "locked")
@@ -117,16 +132,20 @@ class Progress(_message.Message):
     def __init__(self, strokes: _Optional[int] = ..., iteration: _Optional[int] = ..., iterations: _Optional[int] = ..., geometric_loss: _Optional[float] = ..., semantic_loss: _Optional[float] = ..., loss: _Optional[float] = ..., best_loss: _Optional[float] = ..., preview: _Optional[_Iterable[_Union[Path, _Mapping]]] = ...) -> None: ...
 
 class Path(_message.Message):
-    __slots__ = ("d", "width", "color", "opacity")
+    __slots__ = ("d", "width", "color", "opacity", "taper", "outline")
     D_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     COLOR_FIELD_NUMBER: _ClassVar[int]
     OPACITY_FIELD_NUMBER: _ClassVar[int]
+    TAPER_FIELD_NUMBER: _ClassVar[int]
+    OUTLINE_FIELD_NUMBER: _ClassVar[int]
     d: str
     width: float
     color: str
     opacity: float
-    def __init__(self, d: _Optional[str] = ..., width: _Optional[float] = ..., color: _Optional[str] = ..., opacity: _Optional[float] = ...) -> None: ...
+    taper: float
+    outline: str
+    def __init__(self, d: _Optional[str] = ..., width: _Optional[float] = ..., color: _Optional[str] = ..., opacity: _Optional[float] = ..., taper: _Optional[float] = ..., outline: _Optional[str] = ...) -> None: ...
 
 class Result(_message.Message):
     __slots__ = ("strokes", "svg", "paths", "photo_width", "photo_height", "loss", "seed", "schedule", "iterations_run")

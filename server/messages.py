@@ -30,13 +30,15 @@ def event_message(request_id: str, event: Event, frame: Frame | None, preview_ev
     if isinstance(event, CountDone):
         result = event.result
         return pb.SketchEvent(request_id=request_id, result=pb.Result(
-            strokes=result.count, svg=result.svg, paths=paths_of(result.strokes, result.frame),
+            strokes=result.count, svg=result.svg, paths=paths_of(result.strokes, result.frame, result.joined),
             photo_width=round(result.frame.width), photo_height=round(result.frame.height), loss=result.loss,
             seed=result.seed, schedule=result.schedule, iterations_run=result.iterations_run))
     return None
 
 
-def paths_of(strokes: Strokes, frame: Frame) -> list[pb.Path]:
-    """The first sketch of ``strokes`` as protocol paths in the frame's (photo) coordinates."""
-    return [pb.Path(d=stroke.d, width=stroke.width, color=stroke.color, opacity=stroke.opacity)
-            for stroke in stroke_paths(strokes, frame)]
+def paths_of(strokes: Strokes, frame: Frame, joined: bool = False) -> list[pb.Path]:
+    """The first sketch of ``strokes`` as protocol paths in the frame's (photo) coordinates (``joined``: one path,
+    a one-line sketch)."""
+    return [pb.Path(d=stroke.d, width=stroke.width, color=stroke.color, opacity=stroke.opacity, taper=stroke.taper,
+                    outline=stroke.outline)
+            for stroke in stroke_paths(strokes, frame, joined=joined)]

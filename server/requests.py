@@ -22,6 +22,7 @@ MAX_REQUEST_ID = 200
 """Longest ``request_id``, characters."""
 
 MASK_MODES = {pb.MASK_DEFAULT: None, pb.MASK_ON: True, pb.MASK_OFF: False}
+RESEED_MODES = {pb.RESEED_DEFAULT: None, pb.RESEED_ON: True, pb.RESEED_OFF: False}
 
 
 def request_options(request: pb.SketchRequest) -> SketchOptions:
@@ -32,6 +33,9 @@ def request_options(request: pb.SketchRequest) -> SketchOptions:
     if request.mask not in MASK_MODES:
         modes = ", ".join(f"{pb.MaskMode.Name(v)} ({v})" for v in MASK_MODES)
         raise OptionError("mask", f"mask must be one of {modes}, got {request.mask}")
+    if request.reseed not in RESEED_MODES:
+        modes = ", ".join(f"{pb.ReseedMode.Name(v)} ({v})" for v in RESEED_MODES)
+        raise OptionError("reseed", f"reseed must be one of {modes}, got {request.reseed}")
     if request.preview_every < 0:
         raise OptionError("preview_every", f"preview_every must be >= 0, got {request.preview_every}")
     if not (request.stroke_width >= 0 and math.isfinite(request.stroke_width)):
@@ -43,7 +47,8 @@ def request_options(request: pb.SketchRequest) -> SketchOptions:
                          seeds=request.seeds or None, seed=request.seed, mask=MASK_MODES[request.mask],
                          width=request.stroke_width or None, color=color,
                          start=_start_strokes(request, color) if request.start else None,
-                         init=request.init or "auto")
+                         init=request.init or "auto", line=request.line or "uniform", one_line=request.one_line,
+                         reseed=RESEED_MODES[request.reseed])
 
 
 def _start_strokes(request: pb.SketchRequest, color: tuple[float, float, float, float]) -> StartStrokes:

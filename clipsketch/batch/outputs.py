@@ -33,9 +33,10 @@ def remove_leftovers(out: Path) -> int:
     return len(leftovers)
 
 
-def write_sketch(out: Path, photo: Photo, svgs: dict[int, str], png: bool) -> list[Path]:
-    """Write the SVG of each stroke count (``svgs``) at the photo's place below ``out``, and a PNG beside each when
-    ``png``; returns the paths written, relative to ``out``."""
+def write_sketch(out: Path, photo: Photo, svgs: dict[int, str], png: bool, animate: bool = False) -> list[Path]:
+    """Write the SVG of each stroke count (``svgs``) at the photo's place below ``out``, and beside each a PNG
+    when ``png`` and a self-drawing SVG (``…-animated.svg``) when ``animate``; returns the paths written,
+    relative to ``out``."""
     written = []
     for count, svg in svgs.items():
         relative = Path(photo.output(count))
@@ -49,4 +50,11 @@ def write_sketch(out: Path, photo: Photo, svgs: dict[int, str], png: bool) -> li
             picture = render_in_frame(sketch.strokes, sketch.frame).rgb[0]
             write_atomically(out / relative.with_suffix(".png"), lambda temporary: save_png(picture, temporary))
             written.append(relative.with_suffix(".png"))
+        if animate:
+            from clipsketch.core.animate import animated_svg
+
+            moving = animated_svg(svg)
+            animated = relative.with_name(f"{relative.stem}-animated.svg")
+            write_atomically(out / animated, lambda temporary: temporary.write_text(moving, encoding="utf-8"))
+            written.append(animated)
     return written

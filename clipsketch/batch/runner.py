@@ -163,13 +163,15 @@ class Batch:
             everything in this process).
         resolve: the current targets (called again every :data:`RESOLVE_EVERY` seconds).
         png: write a PNG beside each SVG.
+        animate: write a self-drawing SVG beside each (``NAME-N-strokes-animated.svg``).
         say: print a line (above the progress bar).
     """
 
     def __init__(self, out: Path, manifest: Manifest, options: dict, png: bool, say: Callable[[str], None],
-                 connect: Callable | None = None, resolve: Callable[[], Sequence] | None = None, local=None,
+                 animate: bool = False, connect: Callable | None = None, resolve: Callable[[], Sequence] | None = None, local=None,
                  retries: int = RETRIES, patience: float = PATIENCE, retry_failed: bool = False):
         self.out, self.manifest, self.options, self.png, self.say = out, manifest, options, png, say
+        self.animate = animate
         self.connect, self.resolve, self.local = connect, resolve, local
         self.retries, self.patience, self.retry_failed = retries, patience, retry_failed
         self.board = _Board()
@@ -409,7 +411,7 @@ class Batch:
     # --- results --------------------------------------------------------------------------------------------
 
     def _record_done(self, photo: Photo, content: bytes, sketched: Sketched, server: str) -> None:
-        written = write_sketch(self.out, photo, sketched.svgs, self.png)
+        written = write_sketch(self.out, photo, sketched.svgs, self.png, self.animate)
         with self._record_lock:
             self.manifest.add({"photo": str(photo.relative), "source": str(photo.path),
                                "sha256": hashlib.sha256(content).hexdigest(), "options": self.options,
