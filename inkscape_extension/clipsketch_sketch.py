@@ -40,6 +40,8 @@ class Sketch(inkex.EffectExtension):
         pars.add_argument("--mask", type=inkex.Boolean, default=True)
         pars.add_argument("--stroke_width", type=float, default=2.0, help="stroke width in px")
         pars.add_argument("--stroke_color", type=inkex.Color, default=inkex.Color("black"))
+        pars.add_argument("--line", default="", help="uniform, tapered or weighted (none: the server's, uniform)")
+        pars.add_argument("--one_line", type=inkex.Boolean, default=False, help="one continuous line")
         pars.add_argument("--server", default="127.0.0.1:50051")
         pars.add_argument("--token_file", default="", help="file holding the server's token (remote servers)")
         pars.add_argument("--start_server", type=inkex.Boolean, default=True)

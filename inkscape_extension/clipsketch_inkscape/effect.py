@@ -22,6 +22,7 @@ from .addresses import AddressError, is_loopback, read_token_file, split_address
 from .errors import SketchCancelledByUser
 from .local_server import HANDSHAKE_SECONDS, START_SECONDS, LocalServerFailed, start_local_server
 from .pictures import PictureUnavailable, image_href, picture_size, read_picture
+from .lines import tapered_path
 from .placement import photo_scale, photo_to_document, place_path
 from .progress import open_progress_window
 from .rpc import ServerError, SketchClient, Status
@@ -169,7 +170,8 @@ class SelectionSketcher:
         request = pb.SketchRequest(
             photo=photo, strokes=counts, schedule=self.options.schedule, iterations=self.options.iterations,
             seeds=self.options.seeds, mask=pb.MASK_ON if self.options.mask else pb.MASK_OFF, stroke_width=width,
-            stroke_color=color, preview_every=10, request_id=request_id, start=start or [])
+            stroke_color=color, preview_every=10, request_id=request_id, start=start or [],
+            line=self.options.line, one_line=self.options.one_line and not start)
         window = open_progress_window(self.options.show_progress, image_name(image), photo, counts, color)
         results, early = [], False
         try:
@@ -203,11 +205,15 @@ class SelectionSketcher:
         layer = self.svg.add(inkex.Layer.new(f"Sketch – {name} – {label}{result.strokes} strokes"))
         layer.set("id", self.svg.get_unique_id(f"sketch-{result.strokes}-"))
         for path in result.paths:
-            element = inkex.PathElement.new(path=place_path(path.d, transform))
+            if path.taper > 0 and path.outline:  # a tapered line: Inkscape's Taper Stroke draws it
+                element = tapered_path(self.svg, place_path(path.d, transform), place_path(path.outline, transform),
+                                       path.width * scale, path.taper, path.color, path.opacity)
+            else:
+                element = inkex.PathElement.new(path=place_path(path.d, transform))
+                element.style = inkex.Style({
+                    "fill": "none", "stroke": path.color, "stroke-width": f"{path.width * scale:.4g}",
+                    "stroke-opacity": f"{path.opacity:.3g}", "stroke-linecap": "round", "stroke-linejoin": "round"})
             element.set("id", self.svg.get_unique_id(f"{image.get_id()}-stroke-"))
-            element.style = inkex.Style({
-                "fill": "none", "stroke": path.color, "stroke-width": f"{path.width * scale:.4g}",
-                "stroke-opacity": f"{path.opacity:.3g}", "stroke-linecap": "round", "stroke-linejoin": "round"})
             layer.add(element)
 
 

@@ -5,7 +5,8 @@ mapped through its composed transform and the inverse of the image's placement, 
 inkex (``CubicSuperPath``; a line's controls at its thirds, as the engine's SVG reader puts them): each segment
 is one stroke, so a long path counts as several (a segment of no length,
 as a ``Z`` back to where the path already is, counts as none). Widths scale along; a path without a stroke (or
-with a paint server) gets the dialog's colour.
+with a paint server) gets the dialog's colour. A tapered line (Inkscape's Taper Stroke path effect, as the sketch
+layers hold them) is read by its centre line and the effect's width, not by the outline the effect fills.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import inkex
 
 from . import sketch_pb2 as pb
+from .lines import centre_line
 from .placement import composed_transform
 
 
@@ -27,10 +29,14 @@ def start_strokes_from_paths(paths: list[inkex.PathElement], photo_to_doc: inkex
     strokes = []
     for path in paths:
         transform = to_photo @ composed_transform(path)
-        segments = _cubic_segments(path, transform)
-        style = path.specified_style() if hasattr(path, "specified_style") else path.style
-        stroke_color, opacity = _paint(style, color)
-        width = float(inkex.units.convert_unit(style.get("stroke-width") or "1", "px") or 1.0)
+        tapered = centre_line(path)  # a tapered line: its centre line, not the outline Taper Stroke fills
+        segments = _cubic_segments(path, transform, tapered[0] if tapered else None)
+        if tapered:
+            width, stroke_color, opacity = tapered[1], tapered[2], tapered[3]
+        else:
+            style = path.specified_style() if hasattr(path, "specified_style") else path.style
+            stroke_color, opacity = _paint(style, color)
+            width = float(inkex.units.convert_unit(style.get("stroke-width") or "1", "px") or 1.0)
         scale = abs(transform.a * transform.d - transform.b * transform.c) ** 0.5
         for points in segments:
             strokes.append(pb.StartStroke(points=points, width=max(width * scale, 0.01), color=stroke_color,
@@ -38,10 +44,11 @@ def start_strokes_from_paths(paths: list[inkex.PathElement], photo_to_doc: inkex
     return strokes
 
 
-def _cubic_segments(path: inkex.PathElement, transform: inkex.Transform) -> list[list[float]]:
-    """Each segment of ``path`` as a cubic's 8 numbers (x0 y0 … x3 y3) after ``transform``."""
+def _cubic_segments(path: inkex.PathElement, transform: inkex.Transform, data: str | None = None) -> list[list[float]]:
+    """Each segment of ``path`` (or of the path ``data`` given for it) as a cubic's 8 numbers (x0 y0 … x3 y3)
+    after ``transform``."""
     try:
-        superpath = inkex.Path(path.get("d") or "").transform(transform).to_superpath()
+        superpath = inkex.Path(data if data is not None else path.get("d") or "").transform(transform).to_superpath()
     except Exception as error:  # inkex raises several types for malformed data
         raise UnreadablePath(f"Path {path.get_id()}: its path data cannot be read ({error}).") from None
     segments = []

@@ -245,6 +245,41 @@ def test_refine_in_real_inkscape_keeps_the_users_strokes(server, tmp_path, chels
         assert result.find(f".//{{{SVG}}}path[@id='{path_id}']").get("d") == d
 
 
+def test_tapered_lines_in_real_inkscape_are_live_taper_stroke_paths_over_the_image(server, tmp_path, chelsea):
+    """Line: Tapered on an A4/mm page: each layer holds editable centre lines with Inkscape's Taper Stroke path
+    effect, on the image (Inkscape's own boxes). Moving a stroke makes Inkscape compute the effect itself: the
+    outline it draws then covers what the server's outline covered (the parameters mean what we meant)."""
+    png = data_uri(encoded(chelsea, "PNG"), "image/png")
+    document = a4_document(tmp_path / "tapered.svg", (
+        f'<image id="cat" x="30" y="40" width="150" height="100" xlink:href="{png}"/>'))
+    result, output = run_inkscape(tmp_path, document, ["cat"], server=server.address, strokes="4", line="tapered")
+    assert_sketches_lie_on_their_images(result, output, {"cat": 4})
+    layer = next(g for g in result.iter(f"{{{SVG}}}g") if g.get(f"{{{INKSCAPE}}}label") == "Sketch – cat – 4 strokes")
+    paths = list(layer.iter(f"{{{SVG}}}path"))
+    effects = {e.get("id"): e for e in result.iter(f"{{{INKSCAPE}}}path-effect")}
+    for path in paths:
+        assert effects[path.get(f"{{{INKSCAPE}}}path-effect").lstrip("#")].get("effect") == "taper_stroke"
+        assert path.get(f"{{{INKSCAPE}}}original-d")
+    ours = inkscape_boxes(output)
+    moved = tmp_path / "moved.svg"
+    ids = [p.get("id") for p in paths]
+    actions = "".join(f"select-by-id:{i};transform-translate:1,0;transform-translate:-1,0;select-clear;" for i in ids)
+    subprocess.run(["xvfb-run", "-a", "inkscape", "--with-gui", "--batch-process",
+                    f"--actions={actions}export-filename:{moved};export-do", str(output)],
+                   capture_output=True, timeout=240, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    recomputed = etree.parse(str(moved)).getroot()
+    theirs = inkscape_boxes(moved)
+    for path_id in ids:
+        before = result.find(f".//{{{SVG}}}path[@id='{path_id}']").get("d")
+        after = recomputed.find(f".//{{{SVG}}}path[@id='{path_id}']").get("d")
+        assert after != before  # Inkscape drew it with the effect
+        x, y, width, height = ours[path_id]
+        tx, ty, twidth, theight = theirs[path_id]
+        slack = 0.1 * max(width, height) + 1.0  # the effect smooths its tapers its own way
+        assert abs(tx - x) <= slack and abs(ty - y) <= slack, (path_id, ours[path_id], theirs[path_id])
+        assert abs(tx + twidth - x - width) <= slack and abs(ty + theight - y - height) <= slack
+
+
 @pytest.mark.skipif(not shutil.which("xdotool"), reason="needs xdotool (make test installs it)")
 def test_use_this_in_the_progress_window_inserts_the_best_strokes_so_far(tmp_path, chelsea):
     """The progress window in the real Inkscape under Xvfb: Use this (pressed with xdotool) ends a job of 4 then 8
