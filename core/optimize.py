@@ -246,6 +246,7 @@ class _Parameters:
         shape = start.points.detach()
         self.values = _parameter(_chain(shape) if config.joined else shape, frozen if not config.joined else None)
         self.widths = start.widths.detach().clone()
+        self.kept_widths = None if frozen is None else self.widths[:1, frozen].clone()
         groups = [{"params": [self.values], "scale": 1.0}]
         if config.width_range is not None:
             self.widths.requires_grad_(True)
@@ -264,7 +265,7 @@ class _Parameters:
     def step(self, frozen: torch.Tensor | None, kept: torch.Tensor | None) -> None:
         """Adam's step, then the projections: free strokes to at least the shortest length when re-seeding is on
         (:func:`~clipsketch.core.reseed.lengthen`), points into the bounds (locked strokes exactly where they
-        were), widths into their range."""
+        were), widths into their range (locked strokes' as they were)."""
         self.optimizer.step()
         with torch.no_grad():
             if self.config.reseed_after and self.segments is None:
@@ -275,6 +276,8 @@ class _Parameters:
                 self.values[:, frozen] = kept  # exactly where they were, projection or not
             if self.config.width_range is not None:
                 self.widths.clamp_(*self.config.width_range)
+                if frozen is not None:
+                    self.widths[:, frozen] = self.kept_widths  # a locked stroke keeps its width too
 
     def keep_rows(self, keep: torch.Tensor) -> None:
         """Only the seeds ``keep [k]`` go on, with their Adam state."""

@@ -154,3 +154,26 @@ def test_ctrl_c_twice_aborts_without_writing(tmp_path, chelsea):
     status, said, out = interrupted_sketch(tmp_path, chelsea, interrupts=2, strokes=("160",), seeds="8")
     assert status == 130 and "interrupted" in said
     assert not list(out.glob("*.svg"))
+
+
+def test_tapered_animated_sketch_on_a_server_writes_outlines_and_a_self_drawing_svg(tmp_path, chelsea, server):
+    """``--line tapered --animate`` through a server: the SVG holds filled outlines that keep their centre lines,
+    the PNG is drawn tapered (the taper comes back from the SVG), and the animated SVG is written beside it."""
+    photo = tmp_path / "chelsea.png"
+    Image.fromarray(chelsea).save(photo)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "clipsketch.cli", "sketch", str(photo), "--strokes", "3", "--iterations", "2",
+         "--seeds", "1", "--no-mask", "--line", "tapered", "--animate", "--width", "8", "--server", server.address,
+         "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    svg = "{http://www.w3.org/2000/svg}"
+    root = etree.parse(str(out / "chelsea-3-strokes.svg")).getroot()
+    paths = root.findall(f".//{svg}path")
+    assert len(paths) == 3 and all(p.get("stroke") == "none" and p.get("fill") == "#000000" for p in paths)
+    animated = etree.parse(str(out / "chelsea-3-strokes-animated.svg")).getroot()
+    assert len(animated.findall(f".//{svg}mask")) == 3 and "@keyframes" in animated.find(f"{svg}style").text
+    assert f"wrote {out / 'chelsea-3-strokes-animated.svg'}" in result.stdout
+    from clipsketch.core.svg import svg_to_strokes
+
+    assert svg_to_strokes((out / "chelsea-3-strokes.svg").read_text()).strokes.taper == 0.25

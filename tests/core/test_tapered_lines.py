@@ -35,7 +35,7 @@ def test_a_tapered_stroke_has_thin_ends_a_full_middle_and_gradients():
     uniform = Strokes.from_points(points, width=8.0)
     tapered = replace(uniform, taper=0.25)
     ink_uniform, ink_tapered = rasterize_strokes(uniform).alpha[0, 0], rasterize_strokes(tapered).alpha[0, 0]
-    column = lambda ink, x: float(ink[:, x].sum())  # noqa: E731  ink across the line at x (its width there)
+    column = lambda ink, x: float(ink[:, x].detach().sum())  # noqa: E731  ink across the line at x: its width
     assert column(ink_uniform, 30) == pytest.approx(8.0, abs=0.05)
     assert column(ink_tapered, 110) == pytest.approx(8.0, abs=0.05)  # the middle: full width
     assert column(ink_tapered, 30) < 0.5 * column(ink_tapered, 60) < column(ink_tapered, 110)  # thinner to the end
@@ -102,3 +102,13 @@ def test_weighted_lines_optimise_each_strokes_width_within_its_range(tiny_engine
     back = svg_to_strokes(weighted.svg)  # the SVG holds what was optimised
     assert torch.allclose(back.strokes.widths, weighted.strokes.widths, rtol=1e-3)
     assert 'line="weighted"' in weighted.svg
+
+
+def test_locked_start_strokes_keep_their_widths_in_a_weighted_sketch(tiny_engine, chelsea):
+    start = StartStrokes(((100, 60, 150, 80, 200, 70, 250, 90), (80, 200, 120, 210, 160, 190, 200, 220)),
+                         (1.0, 9.0), ((0, 0, 0, 1.0), (0, 0, 0, 1.0)), (True, True))
+    result = run(tiny_engine, chelsea, line="weighted", start=start)
+    back = StartStrokes.from_svg(result.svg)
+    assert back.widths[:2] == pytest.approx((1.0, 9.0), abs=2e-3)  # outside the range, and kept as given
+    assert [v for p in back.points[:2] for v in p] == pytest.approx([v for p in start.points for v in p], abs=2e-3)
+    assert len({round(w, 2) for w in back.widths[2:]}) > 1  # the free ones found their own widths

@@ -197,6 +197,8 @@ def encoded(image: Image.Image) -> bytes:
         ("ok", {"request_id": "x" * 300}, "request_id is 300 characters"),
         ("ok", {"schedule": "slow"}, "schedule must be one of reference, fast, got 'slow'"),
         ("ok", {"init": "edges"}, "init must be one of auto, contour, reference, got 'edges'"),
+        ("ok", {"line": "brush"}, "line must be one of uniform, tapered, weighted, got 'brush'"),
+        ("ok", {"one_line": True, "line": "tapered"}, "one uniform line"),
         (b"\0" * (34 * 2**20), {}, "more than the limit of 33554432"),  # past the limit, short of the transport's
     ],
 )
@@ -441,6 +443,24 @@ def test_stroke_width_is_photo_pixels(client, photo_bytes):
     results = client.sketch(photo_bytes, stroke_width=6.0, **QUICK)
     assert {round(path.width, 3) for path in results[0].paths} == {6.0}
     assert 'stroke-width="6' in results[0].svg
+
+
+def test_tapered_and_one_line_sketches_come_back_as_their_paths_say(client, photo_bytes):
+    """Tapered: each path its centre line, width, taper and the outline the SVG fills; one line: one path of
+    every segment; an unknown re-seeding mode is named."""
+    tapered = client.sketch(photo_bytes, line="tapered", **QUICK)[0]
+    assert len(tapered.paths) == QUICK["strokes"][0]
+    for path in tapered.paths:
+        assert path.taper == pytest.approx(0.25) and path.outline.startswith("M ") and " A " in path.outline
+        assert path.d.count("C") == 1 and path.d in tapered.svg and path.outline in tapered.svg
+    joined = client.sketch(photo_bytes, one_line=True, **QUICK)[0]
+    assert len(joined.paths) == 1 and joined.paths[0].d.count("C") == QUICK["strokes"][0]
+    assert joined.paths[0].taper == 0 and not joined.paths[0].outline
+    raw = client.request(photo_bytes, **QUICK)
+    raw.reseed = 7
+    with pytest.raises(grpc.RpcError) as refused:
+        list(client.stub.Sketch(raw, timeout=60))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "reseed must be one of" in refused.value.details()
 
 
 def test_every_request_leaves_a_log_line(server, client, photo_bytes, caplog):
