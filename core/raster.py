@@ -116,9 +116,8 @@ def _rasterize(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor,
     offset, along = _offset_from_segment(pairs.pixel_center, start, end)
     distance = torch.sqrt((offset * offset).sum(-1) + 1e-12)
     pair_widths = flat_widths.index_select(0, pairs.stroke)
-    if taper > 0:  # the width where the pixel's nearest point lies on the curve
-        t0, t1 = pairs.segments.ends.index_select(0, pairs.segment).unbind(-1)
-        pair_widths = pair_widths * width_profile(t0 + along * (t1 - t0), taper)
+    if taper > 0:  # the width where the pixel's nearest point lies along the stroke (a fraction of its length)
+        pair_widths = pair_widths * width_profile(_length_fraction(seg_start, seg_end, pairs, along), taper)
     coverage = band_coverage(distance, pair_widths, _edge_normal(offset, end - start))
     color = flat_colors.index_select(0, pairs.stroke)  # [U, 4]
     alpha = coverage * color[:, 3]
@@ -197,7 +196,7 @@ class _Segments(NamedTuple):
     """The flattening: ``S`` segments, each the chord of a piece ``[t0, t1]`` of one stroke's curve."""
 
     stroke: torch.Tensor  # [S] flat stroke index b * N + n
-    ends: torch.Tensor  # [S, 2] t0 and t1
+    first: torch.Tensor  # [S] index of the stroke's first segment
     basis: torch.Tensor  # [S, 2, 4] Bernstein weights of the control points at t0 and t1
     last: torch.Tensor  # [S] bool: the stroke's final segment
 
@@ -233,13 +232,27 @@ def _segment_plan(points: torch.Tensor, segment_length: float) -> _Segments:
     local = torch.arange(stroke.shape[0], device=points.device) - first.index_select(0, stroke)
     total = per_stroke.index_select(0, stroke)
     ends = torch.stack([local / total, (local + 1) / total], dim=1).to(points.dtype)  # [S, 2]: t0, t1
-    return _Segments(stroke, ends, bernstein(ends), local == total - 1)
+    return _Segments(stroke, first.index_select(0, stroke), bernstein(ends), local == total - 1)
 
 
 def _segment_endpoints(points: torch.Tensor, segments: _Segments) -> tuple[torch.Tensor, torch.Tensor]:
     """Start and end ``[S, 2]`` (pixels) of each flattening segment of ``points [M, 4, 2]``."""
     ends = torch.bmm(segments.basis, points.index_select(0, segments.stroke))  # [S, 2, 2]
     return ends[:, 0], ends[:, 1]
+
+
+def _length_fraction(start: torch.Tensor, end: torch.Tensor, pairs: _Pairs, along: torch.Tensor) -> torch.Tensor:
+    """How far along its stroke ``[U]`` (0..1 of the flattened stroke's length) each pair's nearest point lies:
+    the lengths of the stroke's segments before it plus ``along`` its own, over the stroke's length."""
+    segments = pairs.segments
+    length = (end - start).norm(dim=-1)  # [S]
+    before = torch.cumsum(length, 0) - length  # over all segments, which are grouped by stroke in order
+    before = before - before.index_select(0, segments.first)
+    total = torch.zeros(int(segments.stroke.max()) + 1, dtype=length.dtype, device=length.device).index_add(
+        0, segments.stroke, length)
+    index = pairs.segment
+    reached = before.index_select(0, index) + along * length.index_select(0, index)
+    return reached / total.index_select(0, pairs.stroke).clamp_min(1e-9)
 
 
 def _offset_from_segment(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

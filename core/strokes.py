@@ -5,8 +5,8 @@ Shapes and units (canvas pixels, origin at the top-left corner, y down):
 - ``points``  ``[B, N, 4, 2]`` control points ``P0..P3`` as ``(x, y)`` in canvas pixels;
 - ``widths``  ``[B, N]`` full stroke width in canvas pixels;
 - ``colors``  ``[B, N, 4]`` straight (not premultiplied) RGBA in 0..1;
-- ``taper``   the fraction of each stroke's parameter range over which its ends thin to a point (0: uniform
-  lines): the width at parameter ``t`` is ``widths × width_profile(t, taper)``.
+- ``taper``   the fraction of each stroke's length over which its ends thin to a point (0: uniform lines): the
+  width at the point a fraction ``s`` of its arc length along is ``widths × width_profile(s, taper)``.
 
 Stroke ``n`` is drawn after stroke ``n - 1`` (later strokes lie on top). Building :class:`Strokes` checks shapes
 only (cheap, no device sync: it happens every step); values are checked by :func:`check_stroke_values` where data
@@ -98,14 +98,15 @@ class Strokes:
         )
 
 
-def width_profile(t: torch.Tensor, taper: float) -> torch.Tensor:
-    """A stroke's width at parameters ``t [...]`` (0..1) as a fraction of its full width: 1 throughout when
-    ``taper`` is 0; otherwise it rises from 0 at each end to 1 over the first and last ``taper`` of ``t``, as a
-    quarter sine (a pen's stroke: quick to widen, then flat), which is what Inkscape's Taper Stroke path effect
-    draws with the same offsets."""
+def width_profile(s: torch.Tensor, taper: float) -> torch.Tensor:
+    """A stroke's width at arc-length fractions ``s [...]`` (0..1 along it) as a fraction of its full width: 1
+    throughout when ``taper`` is 0; otherwise it rises from 0 at each end to 1 over the first and last ``taper``
+    of its length, as a quarter sine (a pen's stroke: quick to widen, then flat), close to what Inkscape's Taper
+    Stroke path effect draws over the same lengths. By length, not by the curve's parameter: an optimised curve
+    runs unevenly in its parameter, and would end blunt where it runs slowly."""
     if taper <= 0:
-        return torch.ones_like(t)
-    ramp = torch.minimum(t, 1 - t).clamp(0, taper) / taper
+        return torch.ones_like(s)
+    ramp = torch.minimum(s, 1 - s).clamp(0, taper) / taper
     return torch.sin(ramp * (math.pi / 2))
 
 

@@ -154,18 +154,21 @@ OUTLINE_PIECE = 1.0
 
 
 def outline_data(control: list[list[float]], width: float, taper: float, decimals: int = 2) -> str:
-    """Path data of the filled shape of the cubic stroke ``control`` (4 points) of full ``width`` whose width at
-    ``t`` is ``width × width_profile(t, taper)``: the stroke cut into pieces uniform in ``t``, each the hull of
-    the discs at its ends (two tangents and two arcs), all wound the same way, so that under the nonzero rule
-    the shape is their union: what the rasterizer draws (round joins, each end a disc of its width)."""
+    """Path data of the filled shape of the cubic stroke ``control`` (4 points) of full ``width`` whose width a
+    fraction ``s`` of its length along is ``width × width_profile(s, taper)``: the stroke cut into pieces uniform
+    in its parameter, each the hull of the discs at its ends (two tangents and two arcs), all wound the same way,
+    so that under the nonzero rule the shape is their union: what the rasterizer draws (round joins, each end a
+    disc of its width)."""
     points = torch.tensor(control, dtype=torch.float64)
     length = float((points[1:] - points[:-1]).norm(dim=-1).sum())
     pieces = int(min(256, max(8, math.ceil(length / max(OUTLINE_PIECE * width, 1e-9)))))
     t = torch.linspace(0, 1, pieces + 1, dtype=torch.float64)
     s = 1 - t
     basis = torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)
-    centres = (basis @ points).tolist()
-    radii = (width / 2 * width_profile(t, taper)).clamp_min(10 ** -decimals).tolist()
+    centres = basis @ points
+    along = torch.cat([torch.zeros(1, dtype=torch.float64), (centres[1:] - centres[:-1]).norm(dim=-1).cumsum(0)])
+    radii = (width / 2 * width_profile(along / along[-1].clamp_min(1e-12), taper)).clamp_min(10 ** -decimals)
+    centres, radii = centres.tolist(), radii.tolist()
     return " ".join(_hull_of_discs(centres[k], radii[k], centres[k + 1], radii[k + 1], decimals)
                     for k in range(pieces))
 

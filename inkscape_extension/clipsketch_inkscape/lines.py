@@ -4,13 +4,15 @@ A tapered stroke arrives as its centre line, its full width and its taper (the f
 that thins to a point) with the filled outline the server drew it as. In the document it becomes a path whose
 ``inkscape:original-d`` is the centre line (what the node tool edits), whose ``d`` is that outline (what Inkscape
 shows until the effect is next computed, and what other SVG readers draw), filled with the stroke's colour, and an
-``inkscape:path-effect`` of type ``taper_stroke`` in ``<defs>`` with the stroke's width and the taper as its start
-and end offsets (path time: a single cubic runs from 0 to 1). Moving a node recomputes the outline.
+``inkscape:path-effect`` of type ``taper_stroke`` in ``<defs>`` with the stroke's width and, as its start and end
+offsets, the curve's parameters (Taper Stroke's path time: a single cubic runs from 0 to 1) where the taper's
+lengths end: the engine tapers by length. Moving a node recomputes the outline.
 """
 
 from __future__ import annotations
 
 import inkex
+from inkex import bezier
 
 TAPER_STROKE = "taper_stroke"
 SMOOTHING = 0.5
@@ -19,11 +21,13 @@ SMOOTHING = 0.5
 
 def tapered_path(svg: inkex.SvgDocumentElement, centre: str, outline: str, width: float, taper: float, color: str,
                  opacity: float) -> inkex.PathElement:
-    """A path drawn by Taper Stroke: ``centre`` and ``outline`` path data and ``width`` in document units."""
+    """A path drawn by Taper Stroke: ``centre`` (one cubic) and ``outline`` path data and ``width`` in document
+    units; ``taper`` the fraction of its length at each end that thins."""
+    start, end = taper_times(centre, taper)
     effect = inkex.PathEffect()
     effect.set("id", svg.get_unique_id("clipsketch-taper-"))
     for name, value in {"effect": TAPER_STROKE, "is_visible": "true", "lpeversion": "1",
-                        "stroke_width": f"{width:.4g}", "attach_start": f"{taper:.4g}", "end_offset": f"{taper:.4g}",
+                        "stroke_width": f"{width:.4g}", "attach_start": f"{start:.4g}", "end_offset": f"{end:.4g}",
                         "start_smoothing": f"{SMOOTHING}", "end_smoothing": f"{SMOOTHING}",
                         "smoothing": f"{SMOOTHING}", "jointype": "round", "start_shape": "center",
                         "end_shape": "center", "miter_limit": "100"}.items():
@@ -34,6 +38,17 @@ def tapered_path(svg: inkex.SvgDocumentElement, centre: str, outline: str, width
     element.set("inkscape:path-effect", f"#{effect.get_id()}")
     element.style = inkex.Style({"fill": color, "fill-opacity": f"{opacity:.3g}", "stroke": "none"})
     return element
+
+
+def taper_times(centre: str, taper: float) -> tuple[float, float]:
+    """Taper Stroke's start and end offsets (path time, each from its own end) for a taper over the first and
+    last ``taper`` of the length of the cubic ``centre``."""
+    superpath = inkex.Path(centre).to_superpath()
+    (first, second) = superpath[0][:2]
+    cubic = (first[1], first[2], second[0], second[1])
+    if bezier.bezierlength(cubic) <= 1e-9:
+        return taper, taper
+    return (bezier.beziertatlength(cubic, taper), 1 - bezier.beziertatlength(cubic, 1 - taper))
 
 
 def taper_effect(path: inkex.PathElement) -> inkex.BaseElement | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inkex
 import pytest
+from inkex import bezier
 from lxml import etree
 
 from .test_extension import INKSCAPE, SVG, _extension_folder, image_box, layers, run_effect, workspace  # noqa: F401
@@ -35,7 +36,12 @@ def test_tapered_lines_are_centre_lines_drawn_by_inkscapes_taper_stroke(server, 
         for path in paths:
             effect = effects[path.get(f"{{{INKSCAPE}}}path-effect").lstrip("#")]
             assert effect.get("effect") == "taper_stroke"
-            assert float(effect.get("attach_start")) == float(effect.get("end_offset")) == pytest.approx(0.25)
+            cubic = inkex.Path(path.get(f"{{{INKSCAPE}}}original-d")).to_superpath()[0]
+            cubic = (cubic[0][1], cubic[0][2], cubic[1][0], cubic[1][1])
+            length = bezier.bezierlength(cubic)  # the offsets are where a quarter of the length ends, each end
+            start, end = float(effect.get("attach_start")), float(effect.get("end_offset"))
+            assert bezier.bezierlength(cubic, time=start) == pytest.approx(0.25 * length, rel=0.02, abs=0.05)
+            assert bezier.bezierlength(cubic, time=1 - end) == pytest.approx(0.75 * length, rel=0.02, abs=0.05)
             widths.append(float(effect.get("stroke_width")))
             assert inkex.Path(path.get(f"{{{INKSCAPE}}}original-d")).to_superpath()  # one editable cubic
             assert len(inkex.Path(path.get(f"{{{INKSCAPE}}}original-d")).to_absolute()) == 2  # M and one C
