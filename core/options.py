@@ -50,7 +50,7 @@ LINE_LOOKS = ("uniform", "tapered", "weighted")
 with each stroke's width optimised with the loss (heavier lines where they matter)."""
 
 TAPER = 0.25
-"""Fraction of a tapered stroke, at each end, over which it thins to a point
+"""Fraction of a tapered stroke's length, at each end, over which it thins to a point
 (:func:`~clipsketch.core.strokes.width_profile`)."""
 
 WEIGHT_RANGE = (0.4, 2.5)
