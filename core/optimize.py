@@ -82,14 +82,6 @@ class SeedTracker:
         return cls(infinite.clone(), points.detach().clone(), infinite.clone(), torch.zeros(count, dtype=torch.long),
                    [[] for _ in range(count)], [-1] * count)
 
-    def forget(self, seeds: torch.Tensor) -> None:
-        """Start the record of ``seeds`` again (their strokes were placed afresh): the next evaluation is their
-        best and their new anchor, whatever came before."""
-        seeds = seeds.cpu()
-        self.best_loss[seeds] = float("inf")
-        self.anchor_loss[seeds] = float("inf")
-        self.stalls[seeds] = 0
-
     def best_widths(self, seed: int, widths: torch.Tensor) -> torch.Tensor:
         """Widths ``[1, N]`` of seed ``seed``'s best strokes: the recorded ones, or ``widths`` (the start's)."""
         return (widths if self.widths is None else self.widths[seed : seed + 1]).detach().cpu().clone()
@@ -173,7 +165,6 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
     tracker = SeedTracker.start(start.points.detach().cpu())
     passes = StepPasses(target.backbone, target.loss, controls.autocast, controls.cuda_graphs)
     views = _StepViews(target, config, start.canvas_size, passes)
-    renewed = torch.zeros(len(running), dtype=torch.bool)  # seeds whose best must come from after a re-seeding
     for iteration in range(config.iterations):
         if controls.cancel():
             raise SketchCancelled()
@@ -185,10 +176,8 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
 
         done = iteration == config.iterations - 1 or controls.finish()
         stop = torch.zeros(len(running), dtype=torch.bool)
-        if iteration % config.eval_every == 0 or done or bool(renewed.any()):
+        if iteration % config.eval_every == 0 or done:
             evaluation = terms.evaluation if target.evaluation_taps is None else _evaluate(sketch_views[:, 0], target)
-            tracker.forget(running[renewed])
-            renewed[:] = False
             stop = _seeds_to_stop(tracker, iteration, running, evaluation, points, widths, config)
             done = done or bool(stop.all())
         winner = tracker.winner
@@ -211,11 +200,11 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
         parameters.step(frozen, kept)
         if stop.any():  # the stopped seeds leave the batch; the others keep their Adam moments
             parameters.keep_rows(~stop)
-            running, renewed = running[~stop], renewed[~stop]
+            running = running[~stop]
         if iteration + 1 in config.reseed_after and target.saliency is not None:
             generators = [torch.Generator().manual_seed(_reseed_seed(target.augmentation_seed, int(seed), iteration))
                           for seed in running]
-            renewed = parameters.reseed(target.saliency, generators, frozen, start)
+            parameters.reseed(target.saliency, generators, frozen, start)
         parameters.set_rate(config.rate(iteration + 1))
     for seed in running.tolist():
         if tracker.stopped[seed] < 0:
@@ -243,7 +232,9 @@ class _Parameters:
         count = start.num_strokes
         self.segments = (torch.arange(count)[:, None] * 3 + torch.arange(4)).to(start.points.device) \
             if config.joined else None
-        shape = start.points.detach()
+        shape = start.points.detach().clone()
+        if config.reseed_after and not config.joined:  # every state evaluated holds no stroke shorter than that
+            lengthen(shape, SHORTEST * start.canvas_size, None if frozen is None else ~frozen)
         self.values = _parameter(_chain(shape) if config.joined else shape, frozen if not config.joined else None)
         self.widths = start.widths.detach().clone()
         self.kept_widths = None if frozen is None else self.widths[:1, frozen].clone()
@@ -288,18 +279,20 @@ class _Parameters:
         self._rebuild({new: state[old] for new, old in zip(self._tensors(), state)}, rows)
 
     def reseed(self, saliency: torch.Tensor, generators: list[torch.Generator], frozen: torch.Tensor | None,
-               start: Strokes) -> torch.Tensor:
+               start: Strokes) -> None:
         """Collapsed strokes (:mod:`.reseed`) placed afresh, their Adam moments started again (the second moment
         at the median of the sketch's other strokes, so the first steps are of the usual size) and their widths
-        back to the start's; returns which running seeds changed ``[k]``."""
+        back to the start's. A proposal: the best strokes so far stay the best until the new ones do better."""
         points, widths = self.points().detach(), self.widths.detach()
         if self.segments is not None:
             raise ValueError("strokes of a joined line are not re-seeded (each is a piece of the one line)")
         movable = None if frozen is None else ~frozen
         collapsed = collapsed_strokes(points, widths, start.canvas_size, start.taper, movable)
         if not bool(collapsed.any()):
-            return torch.zeros(points.shape[0], dtype=torch.bool)
-        fresh = reseeded_points(points, widths, collapsed, saliency, generators, start.taper)
+            return
+        fresh, collapsed = reseeded_points(points, widths, collapsed, saliency, generators, start.taper)
+        if not bool(collapsed.any()):
+            return
         with torch.no_grad():
             self.values.copy_(fresh)
             state = self.optimizer.state[self.values]
@@ -318,7 +311,6 @@ class _Parameters:
                 width_state = self.optimizer.state[self.widths]
                 for moment in ("exp_avg", "exp_avg_sq") if width_state else ():
                     width_state[moment][collapsed] = 0
-        return collapsed.any(1).cpu()
 
     def _tensors(self) -> list[torch.Tensor]:
         return [self.values] + ([self.widths] if self.config.width_range is not None else [])

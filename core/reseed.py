@@ -5,7 +5,9 @@ lie under others (their ink adds nothing). :func:`collapsed_strokes` finds them 
 under the strokes drawn over it; :func:`reseeded_points` replaces them by new short strokes where the saliency map is
 salient and no stroke draws yet, as start strokes are placed around a Refine's kept ones
 (:func:`~clipsketch.core.sketch.coverage`). The optimiser does this after a schedule's few ``reseed_after`` steps
-(:class:`~clipsketch.core.schedules.OptimizerConfig`), never to locked strokes.
+(:class:`~clipsketch.core.schedules.OptimizerConfig`), never to locked strokes, as a proposal: the lowest
+evaluation loss still picks the strokes kept, and as no free stroke is ever shorter than :data:`SHORTEST` (from the
+start, and after every step: :func:`lengthen`), whichever strokes win hold no dot.
 
 Shapes: points ``[K, N, 4, 2]`` canvas pixels (``K`` seeds), widths ``[K, N]`` canvas pixels, saliency
 ``[S, S]``.
@@ -27,12 +29,15 @@ COLLAPSED_LENGTH = 0.03
 the photo's longer side with the default margin) of its own width, caps included, is collapsed."""
 
 SHORTEST = 0.025
-"""No stroke is shorter than this (a fraction of the canvas side, 5.6 px at 224: 2.75 % of the photo's longer side
-with the default margin): after every step a shorter one is scaled about its middle to this length
-(:func:`lengthen`), so that what the last re-seeding placed cannot end as a dot either."""
+"""No free stroke is shorter than this (a fraction of the canvas side, 5.6 px at 224: 2.75 % of the photo's longer
+side with the default margin): at the start and after every step a shorter one is scaled about its middle to this
+length (:func:`lengthen`)."""
 
 FRESH_LENGTH = 2 * COLLAPSED_LENGTH
 """A placed stroke's control polygon is at least this long (a fraction of the canvas side): it starts as a line."""
+
+UNDRAWN_LEFT = 0.25
+"""Strokes are placed afresh only while at least this fraction of the saliency map's mass is not drawn yet."""
 
 _UNDRAWN_REACH = 3
 """Pixels around existing ink that count as drawn when new strokes are placed."""
@@ -104,12 +109,16 @@ def collapsed_strokes(points: torch.Tensor, widths: torch.Tensor, canvas_size: i
 
 
 def reseeded_points(points: torch.Tensor, widths: torch.Tensor, collapsed: torch.Tensor, saliency: torch.Tensor,
-                    generators: list[torch.Generator], taper: float = 0.0) -> torch.Tensor:
+                    generators: list[torch.Generator], taper: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """``points`` with each ``collapsed [K, N]`` stroke replaced by a new one: its start drawn (with seed ``k``'s
     generator) from ``saliency`` where the sketch's other strokes do not draw (widened by a few pixels), its other
-    control points a chain of short offsets, stretched to at least :data:`FRESH_LENGTH` of the canvas."""
+    control points a chain of short offsets, stretched to at least :data:`FRESH_LENGTH` of the canvas; and which
+    strokes were replaced ``[K, N]``. A sketch whose other strokes already draw all but :data:`UNDRAWN_LEFT` of
+    the saliency is left as it is: nothing is left to draw, and a photo that asks for fewer strokes than given
+    (one line, a rocket) is better drawn with strokes over each other than with marks where it has nothing."""
     canvas_size = saliency.shape[-1]
     replaced = points.detach().clone()
+    changed = torch.zeros_like(collapsed)
     for k in torch.nonzero(collapsed.any(1)).flatten().tolist():
         wanted = collapsed[k]
         kept_points, kept_widths = points[k : k + 1, ~wanted].detach(), widths[k : k + 1, ~wanted].detach()
@@ -120,11 +129,14 @@ def reseeded_points(points: torch.Tensor, widths: torch.Tensor, collapsed: torch
                             (canvas_size, canvas_size), taper=taper).alpha
             drawn = F.max_pool2d(ink, 2 * _UNDRAWN_REACH + 1, stride=1, padding=_UNDRAWN_REACH)[0, 0]
             free = saliency * (1 - drawn.to(saliency.device))
+        if float(free.sum()) < UNDRAWN_LEFT * float(saliency.sum()):
+            continue
         count = int(wanted.sum())
         starts = sample_start_points(free.cpu(), count, generators[k])
         fresh = chained_points(starts[None], CHAIN_STEP * canvas_size, generators[k])[0]
         replaced[k, wanted] = _stretched(fresh, FRESH_LENGTH * canvas_size).to(points)
-    return replaced
+        changed[k] = wanted
+    return replaced, changed
 
 
 def _stretched(points: torch.Tensor, length: float) -> torch.Tensor:
