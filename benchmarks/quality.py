@@ -12,6 +12,7 @@ side by side on two cores measure what each would alone), so a long reference ru
 - ``--plot PNG``: evaluation loss (relative to the reference's final loss) against seconds, one line per case.
 
     python benchmarks/quality.py [--backbone offline] [--schedules reference fast] [--strokes 4 16 32]
+        [--schedules fast+reseed=off fast]   (variants: a schedule and options, the first the base of ratios)
         [--photos chelsea astronaut ...] [--results benchmarks/results/quality-offline-cpu.json]
         [--gallery docs/gallery.png] [--plot docs/loss-vs-time.png]
 
@@ -45,16 +46,35 @@ def gallery_photo(name: str):
     return Image.fromarray(array).convert("RGB")
 
 
+SHORT = 0.02
+"""A stroke shorter than this fraction of the photo's longer side counts as a dot (issue 22's bar)."""
+
+
+def variant_options(variant: str) -> tuple[str, dict]:
+    """``schedule[+option=value…]`` (e.g. ``fast+reseed=off``, ``fast+line=tapered``, ``fast+one_line=on``) as the
+    schedule and the other :class:`SketchOptions` fields it sets."""
+    schedule, *settings = variant.split("+")
+    fields = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        fields[name] = {"on": True, "off": False}.get(value, value)
+    return schedule, fields
+
+
 def run_case(engine, photo_name: str, count: int, schedule: str, seed: int, target: str = "auto") -> dict:
-    """One stroke count of one photo with one schedule: loss, seconds, steps, loss over time, SVG."""
+    """One stroke count of one photo with one variant (a schedule and its options, :func:`variant_options`):
+    loss, seconds, steps, loss over time, the strokes and how many are shorter than :data:`SHORT`."""
     from clipsketch.core.events import CountDone, Progress, Started
     from clipsketch.core.options import SketchOptions
+    from clipsketch.core.reseed import stroke_lengths
 
-    options = SketchOptions(strokes=(count,), schedule=schedule, seed=seed, target=target).resolve(
+    name, fields = variant_options(schedule)
+    options = SketchOptions(strokes=(count,), schedule=name, seed=seed, target=target, **fields).resolve(
         engine.device.type).options
+    photo = gallery_photo(photo_name)
     began = time.perf_counter()
     curve = []
-    for event in engine.events(gallery_photo(photo_name), options):
+    for event in engine.events(photo, options):
         if isinstance(event, Started):
             prepared, prepared_cpu = time.perf_counter(), time.process_time()
         elif isinstance(event, Progress) and (event.step.iteration % 10 == 1 or event.step.finished):
@@ -62,11 +82,15 @@ def run_case(engine, photo_name: str, count: int, schedule: str, seed: int, targ
         elif isinstance(event, CountDone):
             result = event.result
             seconds, cpu_seconds = time.perf_counter() - prepared, time.process_time() - prepared_cpu
+    lengths = stroke_lengths(result.frame.to_target(result.strokes.points[0].double())) / max(photo.size)
     return {"photo": photo_name, "strokes": count, "schedule": schedule, "loss": result.loss, "seconds": seconds,
             "cpu_seconds": cpu_seconds, "preparation_seconds": prepared - began,
             "iterations_run": result.iterations_run,
             "iterations": options.iterations, "seeds": options.seeds, "seed": result.seed, "curve": curve,
-            "points": result.strokes.points[0].tolist(), "width": float(result.strokes.widths[0, 0])}
+            "points": result.strokes.points[0].tolist(), "width": float(result.strokes.widths[0, 0]),
+            "widths": result.strokes.widths[0].tolist(), "taper": result.strokes.taper, "joined": result.joined,
+            "short_strokes": 0 if result.joined else int((lengths < SHORT).sum()),
+            "shortest": float(lengths.min())}
 
 
 def key(case: dict) -> str:
@@ -78,8 +102,8 @@ def table(cases: dict[str, dict], schedules: list[str], counts: list[int]) -> st
     ratios to the first schedule (the reference)."""
     base, lines = schedules[0], []
     lines.append("| strokes | schedule | cases | median loss | median CPU s | median loss ratio | worst loss "
-                 "ratio | median time ratio | median steps run |")
-    lines.append("|---|---|---|---|---|---|---|---|---|")
+                 f"ratio | median time ratio | median steps run | strokes < {SHORT:.0%} |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for count in counts + [None]:
         for schedule in schedules:
             mine = [c for c in cases.values() if c["schedule"] == schedule and count in (None, c["strokes"])]
@@ -93,7 +117,8 @@ def table(cases: dict[str, dict], schedules: list[str], counts: list[int]) -> st
                 f"| {count or 'all'} | {schedule} | {len(mine)} | {statistics.median(c['loss'] for c in mine):.2f} "
                 f"| {statistics.median(cpu_seconds(c) for c in mine):.0f} "
                 f"| {_median(loss_ratios, '{:.4f}')} | {_worst(loss_ratios)} | {_median(time_ratios, '{:.3f}')} "
-                f"| {statistics.median(c['iterations_run'] for c in mine):.0f} |")
+                f"| {statistics.median(c['iterations_run'] for c in mine):.0f} "
+                f"| {_short(mine)} |")
     return "\n".join(lines)
 
 
@@ -104,6 +129,13 @@ def cpu_seconds(case: dict) -> float:
 
 def _median(values: list[float], form: str) -> str:
     return form.format(statistics.median(values)) if values else "–"
+
+
+def _short(cases: list[dict]) -> str:
+    """Strokes shorter than :data:`SHORT` over the cases, of all their strokes (– for cases recorded before)."""
+    if not all("short_strokes" in c for c in cases):
+        return "–"
+    return f"{sum(c['short_strokes'] for c in cases)} of {sum(c['strokes'] for c in cases)}"
 
 
 def _worst(values: list[float]) -> str:
@@ -139,6 +171,8 @@ def draw_gallery(cases: dict[str, dict], photos: list[str], counts: list[int], s
                 continue
             points = torch.tensor(case["points"])[None]
             strokes = Strokes.from_points(points, case["width"])
+            if "widths" in case:
+                strokes = Strokes(points, torch.tensor(case["widths"])[None], strokes.colors, 224, case["taper"])
             with torch.no_grad():
                 tiles.append(rasterize_strokes(strokes).rgb[0])
         for column, tile in enumerate(tiles):
@@ -183,7 +217,8 @@ def main() -> None:
     parser.add_argument("--weights", default="openai", help="CLIP weights (random: time the CLIP path only)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--schedules", nargs="+", default=["reference", "fast"],
-                        help="the first is what ratios are taken against")
+                        help="schedules, or variants schedule+option=value (fast+reseed=off, fast+line=tapered); "
+                             "the first is what ratios are taken against")
     parser.add_argument("--strokes", nargs="+", type=int, default=[4, 8, 16, 32])
     parser.add_argument("--photos", nargs="+", default=GALLERY, choices=GALLERY)
     parser.add_argument("--seed", type=int, default=0)
@@ -194,6 +229,7 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true", help="draw the table/gallery/plot, run nothing")
     parser.add_argument("--gallery", type=Path)
     parser.add_argument("--gallery-strokes", nargs="+", type=int, default=[4, 8, 16, 32])
+    parser.add_argument("--cell", type=int, default=160, help="gallery: pixels a tile")
     parser.add_argument("--plot", type=Path)
     args = parser.parse_args()
 
@@ -223,7 +259,7 @@ def main() -> None:
     counts = sorted({c["strokes"] for c in cases.values()})
     print(table(cases, args.schedules, counts))
     if args.gallery:
-        draw_gallery(cases, args.photos, args.gallery_strokes, args.schedules, args.gallery)
+        draw_gallery(cases, args.photos, args.gallery_strokes, args.schedules, args.gallery, args.cell)
     if args.plot:
         draw_plot(cases, args.schedules, args.plot)
 
