@@ -233,8 +233,6 @@ class _Parameters:
         self.segments = (torch.arange(count)[:, None] * 3 + torch.arange(4)).to(start.points.device) \
             if config.joined else None
         shape = start.points.detach().clone()
-        if config.reseed_after and not config.joined:  # every state evaluated holds no stroke shorter than that
-            lengthen(shape, SHORTEST * start.canvas_size, None if frozen is None else ~frozen)
         self.values = _parameter(_chain(shape) if config.joined else shape, frozen if not config.joined else None)
         self.widths = start.widths.detach().clone()
         self.kept_widths = None if frozen is None else self.widths[:1, frozen].clone()
@@ -244,6 +242,7 @@ class _Parameters:
             groups.append({"params": [self.widths], "scale": WIDTH_RATE})
         self.optimizer = torch.optim.Adam(groups, lr=config.rate(0))
         self.set_rate(config.rate(0))
+        self.project(frozen, self.values[:, frozen].detach().clone() if frozen is not None else None)
 
     def points(self) -> torch.Tensor:
         """The strokes' control points ``[k, N, 4, 2]``."""
@@ -254,10 +253,15 @@ class _Parameters:
             group["lr"] = rate * group["scale"]
 
     def step(self, frozen: torch.Tensor | None, kept: torch.Tensor | None) -> None:
-        """Adam's step, then the projections: free strokes to at least the shortest length when re-seeding is on
-        (:func:`~clipsketch.core.reseed.lengthen`), points into the bounds (locked strokes exactly where they
-        were), widths into their range (locked strokes' as they were)."""
+        """Adam's step, then :meth:`project`."""
         self.optimizer.step()
+        self.project(frozen, kept)
+
+    def project(self, frozen: torch.Tensor | None, kept: torch.Tensor | None) -> None:
+        """The projections every evaluated state satisfies (from the start, after each step and each
+        re-seeding): free strokes at least the shortest length when re-seeding is on
+        (:func:`~clipsketch.core.reseed.lengthen`), points in the bounds (locked strokes exactly where they were),
+        widths in their range (locked strokes' as they were)."""
         with torch.no_grad():
             if self.config.reseed_after and self.segments is None:
                 lengthen(self.values, SHORTEST * self.canvas_size, None if frozen is None else ~frozen)
@@ -295,6 +299,8 @@ class _Parameters:
             return
         with torch.no_grad():
             self.values.copy_(fresh)
+            if self.config.bounds is not None:
+                clamp_points(self.values, self.config.bounds)
             state = self.optimizer.state[self.values]
             if state:
                 mask = collapsed.to(self.values.device)[..., None, None].expand_as(fresh)

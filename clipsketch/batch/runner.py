@@ -416,7 +416,7 @@ class Batch:
             self.manifest.add({"photo": str(photo.relative), "source": str(photo.path),
                                "sha256": hashlib.sha256(content).hexdigest(), "options": self.options,
                                "status": DONE, "outputs": [p.as_posix() for p in written],
-                               "loss": {str(c): round(v, 6) for c, v in sketched.losses.items()},
+                               "loss": {str(c): float(f"{v:.6g}") for c, v in sketched.losses.items()},
                                "seconds": round(sketched.seconds, 2), "server": server})
             self.summary.sketched.append(str(photo.relative))
             self._advance()
