@@ -82,12 +82,19 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def screenshot(svg: Path, milliseconds: int, out: Path) -> np.ndarray:
-    """What headless Chromium shows of ``svg`` after ``milliseconds`` of (virtual) time: gray ``[H, W]`` 0..1."""
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--window-size=224,224", f"--virtual-time-budget={milliseconds}", f"--screenshot={out}",
-                    svg.as_uri()], capture_output=True, timeout=120, check=True,
-                   env={"HOME": str(out.parent), "PATH": "/usr/bin:/bin"})
-    return np.asarray(Image.open(out).convert("L"), dtype=np.float64) / 255
+    """What headless Chromium shows of ``svg`` after ``milliseconds`` of (virtual) time: gray ``[H, W]`` 0..1.
+    A blank capture is taken again (twice at most): on a loaded machine headless Chromium now and then captures
+    the page before it has painted it (seen with still and animated SVGs alike); a page that stays blank stays a
+    failure."""
+    for _ in range(3):
+        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        "--window-size=224,224", f"--virtual-time-budget={milliseconds}", f"--screenshot={out}",
+                        svg.as_uri()], capture_output=True, timeout=120, check=True,
+                       env={"HOME": str(out.parent), "PATH": "/usr/bin:/bin"})
+        image = np.asarray(Image.open(out).convert("L"), dtype=np.float64) / 255
+        if float(image.min()) < 0.5:
+            return image
+    return image
 
 
 @pytest.mark.system
