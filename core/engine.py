@@ -38,6 +38,7 @@ from clipsketch.core.options import (
     SketchPlan,
 )
 from clipsketch.core.photo import PhotoInput
+from clipsketch.core.step_batch import StepBatch
 
 OFFLINE_NOTE = "Using the offline backbone (EfficientNet-Lite0): sketches are less semantic than with CLIP."
 
@@ -147,12 +148,13 @@ class Engine:
 
     def events(
         self, photo: PhotoInput, options: SketchOptions | SketchPlan, cancel: Callable[[], bool] = lambda: False,
-        finish: Callable[[], bool] = lambda: False,
+        finish: Callable[[], bool] = lambda: False, batch: StepBatch | None = None,
     ) -> Iterator[Event]:
         """Sketch ``photo`` for every stroke count of ``options`` (resolved for this engine's device; or a plan
         already resolved for it), yielding events (:mod:`~clipsketch.core.events`). ``finish()`` true ends the
         job early with what it has: the stroke count in progress gets its best strokes so far, later counts are
-        not drawn, and :class:`Finished` holds the counts done.
+        not drawn, and :class:`Finished` holds the counts done. ``batch``: the other jobs running on this engine
+        that share its steps (:mod:`~clipsketch.core.step_batch`; None: its steps are its own).
 
         Raises:
             PhotoError: the photo cannot be used. OptionError: bad options. MaskUnavailable: ``mask=True`` but
@@ -160,7 +162,7 @@ class Engine:
         """
         from clipsketch.core.sketch import sketch_events  # the pipeline uses this engine; no import cycle
 
-        return sketch_events(self, photo, options, cancel, finish)
+        return sketch_events(self, photo, options, cancel, finish, batch)
 
 
 @functools.lru_cache(maxsize=4)

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from clipsketch.core.batched_step import StepWork, ViewDraw, join_taps, run_steps
 from clipsketch.core.backbones import Taps
 from clipsketch.core.cuda_graphs import StepPasses
-from clipsketch.core.losses import LossTerms, augment_pairs, paired_augmentation, sketch_loss
+from clipsketch.core.losses import augment_pairs, paired_augmentation, sketch_loss
 from clipsketch.core.options import LossConfig
-from clipsketch.core.raster import rasterize_strokes
+from clipsketch.core.step_batch import StepBatch
 from clipsketch.core.reseed import SHORTEST, collapsed_strokes, lengthen, reseeded_points
 from clipsketch.core.schedules import OptimizerConfig
 from clipsketch.core.strokes import Strokes
@@ -141,12 +142,14 @@ class Controls:
     """How a run is steered from outside: ``autocast()`` the context of the backbone's passes (bf16 or none);
     ``cancel()`` true between two steps aborts (:class:`SketchCancelled`), ``finish()`` true ends it with the best
     strokes so far (a result, not an error); ``cuda_graphs``: on a CUDA device, replay the backbone's passes from
-    CUDA graphs (:mod:`.cuda_graphs`)."""
+    CUDA graphs (:mod:`.cuda_graphs`) when the run steps alone; ``batch``: the runs this one shares its steps
+    with (:mod:`.step_batch`; None: it steps alone)."""
 
     autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
     cancel: Callable[[], bool] = lambda: False
     finish: Callable[[], bool] = lambda: False
     cuda_graphs: bool = True
+    batch: StepBatch | None = None
 
 
 def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
@@ -165,47 +168,50 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
     tracker = SeedTracker.start(start.points.detach().cpu())
     passes = StepPasses(target.backbone, target.loss, controls.autocast, controls.cuda_graphs)
     views = _StepViews(target, config, start.canvas_size, passes)
-    for iteration in range(config.iterations):
-        if controls.cancel():
-            raise SketchCancelled()
-        points, widths = parameters.points(), parameters.widths
-        strokes = Strokes(points, widths, colors[running.to(colors.device)], start.canvas_size, start.taper)
-        sketch_views, photo_taps = views.of(iteration, rasterize_strokes(strokes).rgb)
-        parameters.optimizer.zero_grad(set_to_none=True)
-        terms = _loss_and_gradients(passes, sketch_views, photo_taps, config.seeds_per_pass)
+    with controls.batch.member() if controls.batch is not None else contextlib.nullcontext():
+        for iteration in range(config.iterations):
+            if controls.cancel():
+                raise SketchCancelled()
+            points, widths = parameters.points(), parameters.widths
+            strokes = Strokes(points, widths, colors[running.to(colors.device)], start.canvas_size, start.taper)
+            parameters.optimizer.zero_grad(set_to_none=True)
+            work = StepWork(strokes, views.drawer(iteration), passes, config.seeds_per_pass)
+            terms = run_steps([work])[0] if controls.batch is None else controls.batch.run(work, run_steps)
+            if isinstance(terms, BaseException):
+                raise terms
 
-        done = iteration == config.iterations - 1 or controls.finish()
-        stop = torch.zeros(len(running), dtype=torch.bool)
-        if iteration % config.eval_every == 0 or done:
-            evaluation = terms.evaluation if target.evaluation_taps is None else _evaluate(sketch_views[:, 0], target)
-            stop = _seeds_to_stop(tracker, iteration, running, evaluation, points, widths, config)
-            done = done or bool(stop.all())
-        winner = tracker.winner
-        yield Step(
-            iteration=iteration + 1,
-            iterations=config.iterations,
-            geometric=float(terms.geometric.mean()),
-            semantic=float(terms.semantic.mean()),
-            total=float(terms.total.mean()),
-            evaluation=float(tracker.best_loss[winner]),
-            best_seed=winner,
-            best=Strokes(tracker.best_points[winner : winner + 1].clone(),
-                         tracker.best_widths(winner, start.widths[:1]), colors[:1].cpu(), start.canvas_size,
-                         start.taper),
-            running=len(running),
-            finished=done,
-        )
-        if done:
-            break
-        parameters.step(frozen, kept)
-        if stop.any():  # the stopped seeds leave the batch; the others keep their Adam moments
-            parameters.keep_rows(~stop)
-            running = running[~stop]
-        if iteration + 1 in config.reseed_after and target.saliency is not None:
-            generators = [torch.Generator().manual_seed(_reseed_seed(target.augmentation_seed, int(seed), iteration))
-                          for seed in running]
-            parameters.reseed(target.saliency, generators, frozen, start)
-        parameters.set_rate(config.rate(iteration + 1))
+            done = iteration == config.iterations - 1 or controls.finish()
+            stop = torch.zeros(len(running), dtype=torch.bool)
+            if iteration % config.eval_every == 0 or done:
+                evaluation = terms.evaluation if target.evaluation_taps is None else _evaluate(work.sketches, target)
+                stop = _seeds_to_stop(tracker, iteration, running, evaluation, points, widths, config)
+                done = done or bool(stop.all())
+            winner = tracker.winner
+            yield Step(
+                iteration=iteration + 1,
+                iterations=config.iterations,
+                geometric=float(terms.geometric.mean()),
+                semantic=float(terms.semantic.mean()),
+                total=float(terms.total.mean()),
+                evaluation=float(tracker.best_loss[winner]),
+                best_seed=winner,
+                best=Strokes(tracker.best_points[winner : winner + 1].clone(),
+                             tracker.best_widths(winner, start.widths[:1]), colors[:1].cpu(), start.canvas_size,
+                             start.taper),
+                running=len(running),
+                finished=done,
+            )
+            if done:
+                break
+            parameters.step(frozen, kept)
+            if stop.any():  # the stopped seeds leave the batch; the others keep their Adam moments
+                parameters.keep_rows(~stop)
+                running = running[~stop]
+            if iteration + 1 in config.reseed_after and target.saliency is not None:
+                generators = [torch.Generator().manual_seed(_reseed_seed(target.augmentation_seed, int(seed), iteration))
+                              for seed in running]
+                parameters.reseed(target.saliency, generators, frozen, start)
+            parameters.set_rate(config.rate(iteration + 1))
     for seed in running.tolist():
         if tracker.stopped[seed] < 0:
             tracker.stopped[seed] = iteration + 1
@@ -358,40 +364,25 @@ class _StepViews:
             rounds = -(-config.iterations // len(bank))
             self.order = torch.cat([torch.randperm(len(bank), generator=generator) for _ in range(rounds)]).tolist()
 
-    def of(self, iteration: int, sketches: torch.Tensor) -> tuple[torch.Tensor, Taps]:
-        """``sketch_views [K, V, 3, S, S]`` of step ``iteration``'s ``sketches [K, 3, S, S]`` (view 0 unaugmented)
-        and the photo's taps of the same ``V`` views."""
+    def drawer(self, iteration: int) -> Callable[[torch.Tensor], ViewDraw]:
+        """What draws step ``iteration``'s views of its ``sketches [K, 3, S, S]``."""
+        return lambda sketches: self.draw(iteration, sketches)
+
+    def draw(self, iteration: int, sketches: torch.Tensor) -> ViewDraw:
+        """The views of step ``iteration``'s ``sketches [K, 3, S, S]`` (view 0 unaugmented) and the photo's in the
+        same ``V`` views: its taps where known (the unaugmented view, banked views), else its augmented views."""
         target = self.target
         if iteration < self.augment_from or self.augmented == 0:
-            return sketches[:, None], target.taps
+            return ViewDraw(sketches[:, None], target.taps)
         if target.view_bank is None:
             with seeded_draws(self.generator_state) as current:
                 photo_views, sketch_views = augment_pairs(target.photo, sketches, self.augmentation, self.augmented)
                 self.generator_state = current()
-            augmented = self.passes.photo_taps(photo_views[1:])
-        else:
-            draw = self.order[iteration]
-            with seeded_draws(target.view_bank.states[draw]):
-                _, sketch_views = augment_pairs(target.photo, sketches, self.augmentation, self.augmented)
-            augmented = target.view_bank.photo_taps(draw)
-        return sketch_views, _join_taps(target.taps, augmented)
-
-
-def _loss_and_gradients(passes: StepPasses, sketch_views: torch.Tensor, photo_taps: Taps,
-                        seeds_per_pass: int | None) -> LossTerms:
-    """The loss terms ``[K]`` of ``sketch_views [K, V, 3, S, S]``, their gradients added into the strokes' points.
-    Seeds are independent (each loss depends on its own strokes only), so the backbone can take them a few at a
-    time: gradients add up in the points, and only one group's activations are held at once."""
-    count, step_views = sketch_views.shape[:2]
-    group = seeds_per_pass or count
-    chunks = []
-    for first in range(0, count, group):
-        chunk = sketch_views[first : first + group]
-        chunks.append(passes.loss(chunk.reshape(chunk.shape[0] * step_views, *chunk.shape[2:]), photo_taps,
-                                  chunk.shape[0]))
-        chunks[-1].total.sum().backward(retain_graph=first + group < count)
-    return LossTerms(*(torch.cat([getattr(c, name).detach() for c in chunks]) for name in
-                       ("geometric", "semantic", "total", "evaluation")))
+            return ViewDraw(sketch_views, target.taps, photo_views[1:])
+        draw = self.order[iteration]
+        with seeded_draws(target.view_bank.states[draw]):
+            _, sketch_views = augment_pairs(target.photo, sketches, self.augmentation, self.augmented)
+        return ViewDraw(sketch_views, join_taps(target.taps, target.view_bank.photo_taps(draw)))
 
 
 def _seeds_to_stop(tracker: SeedTracker, iteration: int, running: torch.Tensor, evaluation: torch.Tensor,
@@ -443,13 +434,3 @@ def clamp_points(points: torch.Tensor, bounds: tuple[float, float, float, float]
     points[..., 0].clamp_(left, right)
     points[..., 1].clamp_(top, bottom)
     return points
-
-
-def _join_taps(unaugmented: Taps, augmented: Taps | None) -> Taps:
-    """The photo's taps of all views: the unaugmented view's, then the augmented ones'. A layer a view bank left
-    empty (one the loss does not weigh) keeps the unaugmented view's alone; the loss never reads it."""
-    if augmented is None:
-        return unaugmented
-    layers = [torch.cat([a, b.to(a.dtype)], dim=0) if b.numel() else a
-              for a, b in zip(unaugmented.layers, augmented.layers)]
-    return Taps(layers, torch.cat([unaugmented.embedding, augmented.embedding.to(unaugmented.embedding.dtype)]))

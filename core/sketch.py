@@ -37,6 +37,7 @@ from clipsketch.core.saliency import (
     xdog_edges,
     xdog_reference_mask,
 )
+from clipsketch.core.step_batch import StepBatch
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.svg import strokes_to_svg
 from clipsketch.core.view_bank import draw_view_bank
@@ -44,10 +45,11 @@ from clipsketch.core.view_bank import draw_view_bank
 
 def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan,
                   cancel: Callable[[], bool] = lambda: False,
-                  finish: Callable[[], bool] = lambda: False) -> Iterator[Event]:
+                  finish: Callable[[], bool] = lambda: False, batch: StepBatch | None = None) -> Iterator[Event]:
     """What :meth:`Engine.events <clipsketch.core.engine.Engine.events>` does, for ``engine`` (an
     :class:`~clipsketch.core.engine.Engine`): a :class:`SketchOptions` is resolved here for the engine's device;
-    a :class:`SketchPlan` must have been resolved for it and checked against this photo."""
+    a :class:`SketchPlan` must have been resolved for it and checked against this photo; ``batch``: the runs
+    its optimisation steps are shared with."""
     image = load_photo(photo)
     plan = _plan_for(options, engine.device.type, image.size)
     options = plan.options
@@ -61,7 +63,7 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     yield Started(str(engine.device), engine.description, saliency_source, use_mask, list(engine.notes), frame)
 
     target = replace(_target(engine, plan, image, canvas, foreground), saliency=saliency)
-    controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs)
+    controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs, batch)
     results: dict[int, CountResult] = {}
     seeds = plan.seed_numbers
     bounds = photo_bounds(frame)
