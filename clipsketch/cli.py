@@ -219,7 +219,11 @@ def _add_serve_arguments(parser: argparse.ArgumentParser, for_unit: bool = False
     parser.add_argument("--listen", default="127.0.0.1:50051", help="host:port (default loopback, port 50051)")
     parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--max-queue", type=int, default=16, help="jobs that may wait (more are refused)")
-    parser.add_argument("--workers", type=int, default=1, help="jobs run at once (default one per device)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="groups of jobs run side by side, each with its own threads (default one per device)")
+    parser.add_argument("--max-batch", type=int, default=0,
+                        help="jobs a worker runs at once, sharing each optimisation step (default from the "
+                             "device's free memory: up to 64 on a GPU, 4 on a CPU)")
     parser.add_argument("--backbone", default="auto", choices=BACKBONES)
     parser.add_argument("--precision", default="auto", choices=PRECISIONS)
     parser.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
@@ -496,7 +500,7 @@ def run_service(args: argparse.Namespace) -> int:
     from clipsketch.server import service
 
     forwarded = ["--listen", args.listen, "--device", args.device, "--max-queue", str(args.max_queue),
-                 "--workers", str(args.workers), "--backbone", args.backbone, "--precision", args.precision,
+                 "--workers", str(args.workers), "--max-batch", str(args.max_batch), "--backbone", args.backbone, "--precision", args.precision,
                  "--drain-seconds", f"{args.drain_seconds:g}"]
     for flag in ("clip_weights", "token_file", "tls_cert", "tls_key"):
         if getattr(args, flag):

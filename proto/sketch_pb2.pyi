@@ -208,7 +208,7 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "device", "devices", "backbone", "clip_weights_available", "mask_available", "limits", "defaults", "schedules", "workers")
+    __slots__ = ("version", "device", "devices", "backbone", "clip_weights_available", "mask_available", "limits", "defaults", "schedules", "workers", "max_batch")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
@@ -219,6 +219,7 @@ class ServerInfo(_message.Message):
     DEFAULTS_FIELD_NUMBER: _ClassVar[int]
     SCHEDULES_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
     version: str
     device: str
     devices: _containers.RepeatedScalarFieldContainer[str]
@@ -229,7 +230,8 @@ class ServerInfo(_message.Message):
     defaults: Defaults
     schedules: _containers.RepeatedScalarFieldContainer[str]
     workers: int
-    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., backbone: _Optional[str] = ..., clip_weights_available: _Optional[bool] = ..., mask_available: _Optional[bool] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., defaults: _Optional[_Union[Defaults, _Mapping]] = ..., schedules: _Optional[_Iterable[str]] = ..., workers: _Optional[int] = ...) -> None: ...
+    max_batch: int
+    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., backbone: _Optional[str] = ..., clip_weights_available: _Optional[bool] = ..., mask_available: _Optional[bool] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., defaults: _Optional[_Union[Defaults, _Mapping]] = ..., schedules: _Optional[_Iterable[str]] = ..., workers: _Optional[int] = ..., max_batch: _Optional[int] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_photo_bytes", "max_photo_pixels", "max_strokes", "max_stroke_counts", "max_iterations", "max_seeds", "max_queue")

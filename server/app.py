@@ -112,17 +112,18 @@ class SketchServer:
         token: required unless listening on loopback; checked on every call when set.
         tls_cert / tls_key: PEM files; both or neither.
         max_queue: jobs that may wait; more are refused with RESOURCE_EXHAUSTED.
-        workers: jobs run at once (one per device by default).
+        workers: groups of jobs run side by side, each with its own threads (one per device by default).
+        max_batch: jobs a group runs at once, sharing each optimisation step (:func:`default_max_batch`).
     """
 
     def __init__(self, load_engine, listen: str = "127.0.0.1:50051", token: str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None, max_queue: int = 16, workers: int = 1,
-                 limits: Limits | None = None, cache_size: int = 32):
+                 limits: Limits | None = None, cache_size: int = 32, max_batch: int = 1):
         check_security(listen, token, tls_cert, tls_key)
-        if max_queue < 1 or workers < 1:
-            raise ValueError("max_queue and workers must be at least 1")
+        if max_queue < 1 or workers < 1 or max_batch < 1:
+            raise ValueError("max_queue, workers and max_batch must be at least 1")
         self.limits = limits or Limits()
-        self.jobs = JobQueue(max_queue, workers)
+        self.jobs = JobQueue(max_queue, workers, max_batch)
         self.models = ModelHolder(load_engine)
         self.health = health.HealthServicer()
         self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
@@ -139,7 +140,7 @@ class SketchServer:
             # silently share the port and its clients with the first
             options=[("grpc.max_receive_message_length", message_limit),
                      ("grpc.max_send_message_length", 64 * 2**20), ("grpc.so_reuseport", 0)],
-            maximum_concurrent_rpcs=max_queue + workers + 64,
+            maximum_concurrent_rpcs=max_queue + self.jobs.slots + 64,
         )
         sketch_pb2_grpc.add_SketchServiceServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
@@ -217,6 +218,29 @@ def divide_threads(workers: int) -> int:
     return share
 
 
+JOB_MEMORY_GIB = {"cuda": 2.0, "cpu": 1.5}
+"""Memory one 16-stroke RN101 job's share of a batched step holds at most (activations of its 3 seeds × 2
+views, forward and backward, and its photo's taps), GiB, by device type: what :func:`default_max_batch` divides
+the free memory by."""
+
+MAX_BATCH_LIMIT = {"cuda": 64, "cpu": 4}
+"""The largest default batch by device type: on a GPU more jobs than that gain little (the step is no longer
+bound by launches); on a CPU a batch uses every core already at a few jobs, so more only delays each one."""
+
+
+def default_max_batch(device: str) -> int:
+    """How many jobs share a step by default on ``device`` (``auto``, ``cpu``, ``cuda``): half the free memory
+    over :data:`JOB_MEMORY_GIB`, within 1 and :data:`MAX_BATCH_LIMIT`."""
+    import torch
+
+    kind = "cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+    if kind == "cuda":
+        free = torch.cuda.mem_get_info()[0]
+    else:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 2**32
+    return max(1, min(MAX_BATCH_LIMIT[kind], int(free / 2 / (JOB_MEMORY_GIB[kind] * 2**30))))
+
+
 def serve(args) -> int:
     """Run the server until SIGTERM or SIGINT (``args`` from the ``serve`` sub-command)."""
     handler = logging.StreamHandler(sys.stderr)
@@ -231,7 +255,9 @@ def serve(args) -> int:
                       saliency_model=args.saliency_model)
 
     divide_threads(args.workers)
-    server = SketchServer(load_engine, args.listen, token, args.tls_cert, args.tls_key, args.max_queue, args.workers)
+    max_batch = args.max_batch or default_max_batch(args.device)
+    server = SketchServer(load_engine, args.listen, token, args.tls_cert, args.tls_key, args.max_queue, args.workers,
+                          max_batch=max_batch)
     stopped, cancel_now = threading.Event(), threading.Event()
 
     def on_signal(number, _frame):
@@ -252,7 +278,7 @@ def serve(args) -> int:
             raise RuntimeError(server.models.error or "loading the models failed")
     print(f"clipsketch serve: listening on {server.address}", flush=True)
     log.info("listening", extra={"fields": {"address": server.address, "tls": bool(args.tls_cert),
-                                            "token": bool(token)}})
+                                            "token": bool(token), "max_batch": max_batch}})
     stopped.wait()
     server.drain(args.drain_seconds, cancel_now)
     log.info("stopped")

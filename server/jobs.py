@@ -2,7 +2,9 @@
 
 A :class:`Job` carries one request through its life: queued (with its position), running on a worker, finished,
 failed or cancelled. Its events go into the job's own thread-safe outbox, which the RPC that submitted it reads.
-The queue is first come, first served; ``workers`` threads (one per device by default) run jobs one at a time.
+The queue is first come, first served. ``workers`` groups of ``max_batch`` threads run jobs, one at a time a thread;
+the jobs running in a group share each optimisation step (the group's :class:`~clipsketch.core.step_batch.StepBatch`),
+so the queue feeds the batch: a job that ends frees its thread for the next job waiting, which joins the batch.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from clipsketch.core.step_batch import StepBatch
 
 log = logging.getLogger("clipsketch.server")
 
@@ -34,6 +38,7 @@ class Job:
     finished: threading.Event = field(default_factory=threading.Event)
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
+    batch: StepBatch | None = None  # the step batch of the group running it (set when it starts)
 
     def emit(self, item: object) -> None:
         self.outbox.put(item)
@@ -44,18 +49,20 @@ _END = object()
 
 
 class JobQueue:
-    """Bounded FIFO of jobs with ``workers`` threads running them."""
+    """Bounded FIFO of jobs with ``workers × max_batch`` threads running them, ``max_batch`` a step batch."""
 
-    def __init__(self, max_queue: int, workers: int = 1):
+    def __init__(self, max_queue: int, workers: int = 1, max_batch: int = 1):
         self.max_queue = max_queue
-        self.workers = workers
+        self.workers, self.max_batch = workers, max_batch
+        self.batches: list[StepBatch] = [StepBatch() for _ in range(workers)]
         self.submitted = 0  # jobs accepted since start
         self._waiting: collections.deque[Job] = collections.deque()
         self._running: dict[str, Job] = {}
         self._lock = threading.Condition()
         self._closed = False
-        self._threads = [threading.Thread(target=self._work, name=f"sketch-worker-{k}", daemon=True)
-                         for k in range(workers)]
+        self._threads = [threading.Thread(target=self._work, args=(self.batches[k // max_batch],),
+                                          name=f"sketch-worker-{k}", daemon=True)
+                         for k in range(workers * max_batch)]
         for thread in self._threads:
             thread.start()
 
@@ -149,7 +156,12 @@ class JobQueue:
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0))
 
-    def _work(self) -> None:
+    @property
+    def slots(self) -> int:
+        """Jobs run at once."""
+        return self.workers * self.max_batch
+
+    def _work(self, batch: StepBatch) -> None:
         while True:
             with self._lock:
                 while not self._waiting and not self._closed:
@@ -158,7 +170,7 @@ class JobQueue:
                     return
                 job = self._waiting.popleft()
                 self._running[job.request_id] = job
-            job.started = time.monotonic()
+            job.started, job.batch = time.monotonic(), batch
             try:
                 if not job.cancelled.is_set():
                     job.run(job)

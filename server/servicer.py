@@ -117,7 +117,8 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         frame: Frame | None = None
         kept: list[pb.SketchEvent] = []  # what a cache hit replays: started and the results
         try:
-            for event in engine.events(image, plan, cancel=job.cancelled.is_set, finish=job.finished.is_set):
+            for event in engine.events(image, plan, cancel=job.cancelled.is_set, finish=job.finished.is_set,
+                                       batch=job.batch):
                 if isinstance(event, Started):
                     frame = event.frame
                 message = event_message(job.request_id, event, frame, preview_every)
@@ -202,7 +203,8 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             defaults=pb.Defaults(strokes=default.strokes, iterations=default.iterations, seeds=default.seeds,
                                  schedule=default.schedule),
             schedules=list(SCHEDULES),
-            workers=self.jobs.workers,
+            workers=self.jobs.slots,
+            max_batch=self.jobs.max_batch,
         )
 
 

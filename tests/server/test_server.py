@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import threading
@@ -517,3 +518,52 @@ def test_bad_start_strokes_are_invalid_arguments(client, photo_bytes, points, st
         client.sketch(photo_bytes, start=start_strokes(points, locked=True), **{**QUICK, "strokes": strokes})
     assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT and message in str(refused.value)
     assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"  # and the server keeps serving
+
+
+@pytest.mark.slow
+def test_jobs_sharing_steps_get_the_results_they_get_alone_and_one_cancelled_leaves_the_others(make_server,
+                                                                                                photo_bytes):
+    """``max_batch=3``: three jobs at once share each step on the server's device (GetInfo says so); each result
+    is the one the job gets on a server that runs it alone, and cancelling one changes neither of the others."""
+    jobs = [dict(strokes=[3], iterations=25, seeds=2, mask=False, seed=seed) for seed in (1, 7, 9)]
+    numbers = re.compile(r"-?\d+(?:\.\d+)?")
+
+    def coordinates(events):
+        return [[float(v) for p in e.result.paths for v in numbers.findall(p.d)] for e in events
+                if e.HasField("result")]
+
+    def losses(events):
+        return [e.result.loss for e in events if e.HasField("result")]
+
+    alone = make_server()
+    with SketchClient(alone.address) as client:
+        expected = [list(client.events(photo_bytes, **job)) for job in jobs[:2]]
+    shared = make_server(max_batch=3)
+    with SketchClient(shared.address) as client:
+        info = client.info()
+    assert (info.max_batch, info.workers) == (3, 3)
+    results: list = [None] * 3
+
+    def run(index):
+        with SketchClient(shared.address) as client:
+            events = []
+            try:
+                for event in client.events(photo_bytes, request_id=f"job-{index}", **jobs[index]):
+                    events.append(event)
+                    if index == 2 and event.HasField("progress") and event.progress.iteration == 5:
+                        client.cancel("job-2")
+            except ServerError as error:
+                events.append(error)
+            results[index] = events
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    assert isinstance(results[2][-1], ServerError) and results[2][-1].code == grpc.StatusCode.CANCELLED
+    assert shared.jobs.batches[0].largest >= 2
+    for got, wanted in zip(results[:2], expected):
+        for mine, theirs in zip(coordinates(got), coordinates(wanted), strict=True):
+            assert max(abs(a - b) for a, b in zip(mine, theirs, strict=True)) <= 2e-3  # the d's rounding
+        assert losses(got) == pytest.approx(losses(wanted), rel=1e-4)
