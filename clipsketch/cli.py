@@ -223,7 +223,7 @@ def _add_serve_arguments(parser: argparse.ArgumentParser, for_unit: bool = False
                         help="groups of jobs run side by side, each with its own threads (default one per device)")
     parser.add_argument("--max-batch", type=int, default=0,
                         help="jobs a worker runs at once, sharing each optimisation step (default from the "
-                             "device's free memory: up to 64 on a GPU, 4 on a CPU)")
+                             "device's free memory: up to 64 on a GPU, 2 on a CPU)")
     parser.add_argument("--backbone", default="auto", choices=BACKBONES)
     parser.add_argument("--precision", default="auto", choices=PRECISIONS)
     parser.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")

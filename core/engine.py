@@ -137,9 +137,10 @@ class Engine:
         on_event: Callable[[Event], None] | None = None,
         cancel: Callable[[], bool] = lambda: False,
         finish: Callable[[], bool] = lambda: False,
+        batch: StepBatch | None = None,
     ) -> SketchResult:
         """Run :meth:`events` to the end and return the :class:`SketchResult`."""
-        for event in self.events(photo, options or SketchOptions(), cancel, finish):
+        for event in self.events(photo, options or SketchOptions(), cancel, finish, batch):
             if on_event is not None:
                 on_event(event)
             if isinstance(event, Finished):

@@ -13,7 +13,8 @@ the step's learning rate; steps before ``augment_from`` take the unaugmented vie
 iterations the unaugmented loss of each seed is evaluated (in fp32) and the best strokes per seed are kept; a seed
 whose loss has converged leaves the batch (CLIPasso's early stop, per seed), and with ``narrow_after`` only the
 best seed goes on past that step. With a view bank (:mod:`.view_bank`) the augmentations are replayed from draws
-made once per photo, whose photo taps are banked. It yields a :class:`Step` after every iteration, checks
+made once per photo, whose photo taps are banked. With ``controls.batch``, the step's forward and backward
+(:mod:`.batched_step`) is shared with the other runs of that :mod:`.step_batch` (other jobs on the device). It yields a :class:`Step` after every iteration, checks
 ``cancel`` (abort) and ``finish`` (keep the best so far) between steps, and returns the :class:`SeedTracker` (the
 generator's return value).
 """
@@ -27,14 +28,14 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from clipsketch.core.batched_step import StepWork, ViewDraw, join_taps, run_steps
 from clipsketch.core.backbones import Taps
+from clipsketch.core.batched_step import StepWork, ViewDraw, join_taps, run_steps
 from clipsketch.core.cuda_graphs import StepPasses
 from clipsketch.core.losses import augment_pairs, paired_augmentation, sketch_loss
 from clipsketch.core.options import LossConfig
-from clipsketch.core.step_batch import StepBatch
 from clipsketch.core.reseed import SHORTEST, collapsed_strokes, lengthen, reseeded_points
 from clipsketch.core.schedules import OptimizerConfig
+from clipsketch.core.step_batch import StepBatch
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.view_bank import ViewBank, seeded_draws
 
@@ -167,7 +168,7 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
     colors = start.colors.detach()
     tracker = SeedTracker.start(start.points.detach().cpu())
     passes = StepPasses(target.backbone, target.loss, controls.autocast, controls.cuda_graphs)
-    views = _StepViews(target, config, start.canvas_size, passes)
+    views = _StepViews(target, config, start.canvas_size)
     with controls.batch.member() if controls.batch is not None else contextlib.nullcontext():
         for iteration in range(config.iterations):
             if controls.cancel():
@@ -350,8 +351,8 @@ class _StepViews:
     augmentations), then the loss's augmented views as well, drawn afresh from a seeded generator or replayed from
     the target's view bank (the sketches get the parameters the banked photo views were made with)."""
 
-    def __init__(self, target: Target, config: OptimizerConfig, canvas_size: int, passes: StepPasses):
-        self.target, self.passes, self.augment_from = target, passes, config.augment_from
+    def __init__(self, target: Target, config: OptimizerConfig, canvas_size: int):
+        self.target, self.augment_from = target, config.augment_from
         self.augmented = target.loss.augmentations
         self.augmentation = paired_augmentation(target.loss, canvas_size)
         generator = torch.Generator().manual_seed(target.augmentation_seed)

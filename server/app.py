@@ -223,9 +223,10 @@ JOB_MEMORY_GIB = {"cuda": 2.0, "cpu": 1.5}
 views, forward and backward, and its photo's taps), GiB, by device type: what :func:`default_max_batch` divides
 the free memory by."""
 
-MAX_BATCH_LIMIT = {"cuda": 64, "cpu": 4}
+MAX_BATCH_LIMIT = {"cuda": 64, "cpu": 2}
 """The largest default batch by device type: on a GPU more jobs than that gain little (the step is no longer
-bound by launches); on a CPU a batch uses every core already at a few jobs, so more only delays each one."""
+bound by launches); on a CPU two jobs gain 1.17× over one at a time and four nothing more
+(`benchmarks/throughput.py`), so more only delays each one."""
 
 
 def default_max_batch(device: str) -> int:

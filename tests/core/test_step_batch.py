@@ -217,3 +217,18 @@ def test_a_failure_in_one_members_work_is_that_members_alone():
     for thread in threads:
         thread.join(10)
     assert outcomes == {0: 0, 1: "work 1 is bad", 2: 2}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
+def test_on_a_gpu_jobs_batched_match_the_same_jobs_alone_replayed_from_cuda_graphs(tiny_model_configs):
+    """Alone, a job's backbone passes replay CUDA graphs; batched, the shared pass runs eagerly: in fp32 (no TF32)
+    the strokes and losses still agree."""
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    torch.manual_seed(0)
+    gpu = Engine(backbone="clip", weights="random", loss_model="tiny-rn", saliency_model="tiny-vit", device="cuda",
+                 precision="fp32", cuda_graphs=True)
+    jobs = [Job("cat", options()), Job("astronaut", options()), Job("cup", options(strokes=6))]
+    batch = together(gpu, jobs)
+    assert batch.largest >= 2
+    for job in jobs:
+        assert_same_sketch(job, alone(gpu, job))

@@ -15,6 +15,7 @@ from lxml import etree
 from PIL import Image
 
 from clipsketch.client import ServerError, SketchClient
+from clipsketch.server.app import MAX_BATCH_LIMIT, default_max_batch
 
 from tests.conftest import TINY_SERVE_OPTIONS as TINY
 
@@ -192,3 +193,17 @@ def test_launchd_agent_and_windows_logon_task(tmp_path, monkeypatch):
     assert service.uninstall("Darwin") == f"removed {plist}" and service.uninstall("Windows") == f"removed {task_file}"
     with pytest.raises(ValueError, match="no service manager is known for Plan9"):
         service.definition(arguments, "Plan9")
+
+
+def test_serve_max_batch_is_reported_and_its_default_comes_from_the_device(serve_process):
+    """``--max-batch 3``: GetInfo says 3 jobs share a step and 3 run at once (what a batch keeps in flight); by
+    default a CPU server shares steps between up to MAX_BATCH_LIMIT jobs, as its free memory allows."""
+    _, address = serve_process(*TINY, "--max-batch", "3")
+    with SketchClient(address) as client:
+        info = client.info()
+    assert (info.max_batch, info.workers) == (3, 3)
+    _, address = serve_process(*TINY)
+    with SketchClient(address) as client:
+        info = client.info()
+    assert 1 <= info.max_batch <= MAX_BATCH_LIMIT["cpu"] and info.workers == info.max_batch
+    assert info.max_batch == default_max_batch("cpu")
