@@ -102,7 +102,8 @@ def main() -> None:
         rows[-1]["times_one_at_a_time"] = round(rows[-1]["sketches_per_hour"] / base, 2)
         print(json.dumps(rows[-1]), flush=True)
 
-    print(f"\n{engine.description} on {device}, {args.strokes} strokes, {options.resolve(engine.device.type).options.iterations} steps a job\n")
+    steps = options.resolve(engine.device.type).options.iterations
+    print(f"\n{engine.description} on {device}, {args.strokes} strokes, {steps} steps a job\n")
     print("| concurrent jobs | sketches/hour | × one at a time | latency median | latency p95 | peak memory |")
     print("|---:|---:|---:|---:|---:|---:|")
     for row in rows:

@@ -500,7 +500,8 @@ def run_service(args: argparse.Namespace) -> int:
     from clipsketch.server import service
 
     forwarded = ["--listen", args.listen, "--device", args.device, "--max-queue", str(args.max_queue),
-                 "--workers", str(args.workers), "--max-batch", str(args.max_batch), "--backbone", args.backbone, "--precision", args.precision,
+                 "--workers", str(args.workers), "--max-batch", str(args.max_batch), "--backbone", args.backbone,
+                 "--precision", args.precision,
                  "--drain-seconds", f"{args.drain_seconds:g}"]
     for flag in ("clip_weights", "token_file", "tls_cert", "tls_key"):
         if getattr(args, flag):

@@ -93,7 +93,8 @@ def _batched_steps(works: Sequence[StepWork]) -> list[LossTerms | BaseException]
         with passes.autocast():
             taps = passes.backbone(torch.cat(views))
         for index, part in zip(members, _split_taps(taps, [len(v) for v in views])):
-            terms = sketch_loss(part, photo_taps[index], drawn[index].sketch_views.shape[0], works[index].passes.loss_config)
+            count = drawn[index].sketch_views.shape[0]
+            terms = sketch_loss(part, photo_taps[index], count, works[index].passes.loss_config)
             totals.append(terms.total.sum())
             results[index] = LossTerms(terms.geometric.detach(), terms.semantic.detach(), terms.total.detach(),
                                        terms.evaluation.detach())

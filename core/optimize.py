@@ -3,7 +3,7 @@
 Its inputs come in three groups: the start strokes, the :class:`Target` (what is matched: the photo, its taps,
 the backbone, the loss, the view bank), the :class:`OptimizerConfig` (the numbers a schedule comes to) and the
 :class:`Controls` (how it is steered from outside: precision, cancel, finish, CUDA graphs). Its parts: the step's
-views (:class:`_StepViews`), loss and gradients (:func:`_loss_and_gradients`), the stop rule
+views (:class:`_StepViews`), loss and gradients (:func:`~clipsketch.core.batched_step.run_steps`), the stop rule
 (:meth:`SeedTracker.record`) and seed pruning (:func:`_seeds_to_stop`).
 
 Every step rasterises the ``K`` sketches, draws paired augmentations, runs the frozen backbone on the ``K × V``
@@ -14,9 +14,9 @@ iterations the unaugmented loss of each seed is evaluated (in fp32) and the best
 whose loss has converged leaves the batch (CLIPasso's early stop, per seed), and with ``narrow_after`` only the
 best seed goes on past that step. With a view bank (:mod:`.view_bank`) the augmentations are replayed from draws
 made once per photo, whose photo taps are banked. With ``controls.batch``, the step's forward and backward
-(:mod:`.batched_step`) is shared with the other runs of that :mod:`.step_batch` (other jobs on the device). It yields a :class:`Step` after every iteration, checks
-``cancel`` (abort) and ``finish`` (keep the best so far) between steps, and returns the :class:`SeedTracker` (the
-generator's return value).
+(:mod:`.batched_step`) is shared with the other runs of that :mod:`.step_batch` (other jobs on the device). It
+yields a :class:`Step` after every iteration, checks ``cancel`` (abort) and ``finish`` (keep the best so far)
+between steps, and returns the :class:`SeedTracker` (the generator's return value).
 """
 
 from __future__ import annotations

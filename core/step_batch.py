@@ -9,7 +9,8 @@ A member joins at a step boundary (:meth:`StepBatch.member`, entered when a run 
 it ends: done, stopped early, cancelled, failed); its optimizer, learning rate, stop rule, seed pruning, cancel
 and finish stay its own. A member that is slow to hand in its step (its evaluation, a re-seeding, its consumer)
 is waited for a few times the usual time between two steps (:data:`PATIENCE`); it then joins the next pass, so
-no member ever waits long on one that has stopped stepping. A failure the runner puts in one member's slot is that member's alone.
+no member ever waits long on one that has stopped stepping. A failure the runner puts in one member's slot is
+that member's alone.
 """
 
 from __future__ import annotations
