@@ -176,7 +176,7 @@ def test_sigterm_to_a_server_mid_batch_loses_no_photo(serve_process, tmp_path, i
 @pytest.mark.slow
 def test_ctrl_c_once_finishes_the_photos_in_flight_twice_cancels_them(serve_process, tmp_path, images):
     photos = make_photos(tmp_path / "photos", images, 5)
-    _, address = serve_process(*TINY)
+    _, address = serve_process(*TINY, "--max-batch", "1")  # one photo in flight at a time: the counts below
     out = tmp_path / "out"
     arguments = [str(tmp_path / "photos"), "--out", str(out), "--strokes", "2", "--iterations", "120", "--seeds",
                  "1", "--no-mask", "--server", address]
