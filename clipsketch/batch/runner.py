@@ -97,6 +97,12 @@ class _Board:
             self.in_flight.discard(job)
             self._lock.notify_all()
 
+    def hand_over(self, job: Job, server: str, others_ready: Callable[[], bool]) -> Job | None:
+        """``job`` ends and the next job ready to run here (as ``take``, without waiting) starts, in one step."""
+        with self._lock:
+            self.ended(job)
+            return self.take(server, others_ready, timeout=0)
+
     def again(self, job: Job, server: str) -> None:
         """Back in line after failing on ``server``."""
         job.not_before = time.monotonic() + _backoff(job.attempts)
@@ -357,8 +363,8 @@ class Batch:
                     time.sleep(0.2)
                 continue
             job = self.board.take(state.label, lambda: self._others_ready(state))
-            if job is not None:
-                self._run(state, job)
+            while job is not None:
+                job = self._run(state, job)
 
     def _probe(self, state: _Server) -> None:
         try:
@@ -377,11 +383,15 @@ class Batch:
         while len(state.threads) < workers:
             self._add_worker(state)
 
-    def _run(self, state: _Server, job: Job) -> None:
+    def _run(self, state: _Server, job: Job) -> Job | None:
+        """Run ``job`` here. Returns the job this worker runs next when it took one over as this one's sketch came
+        back: before its record is written, so a Ctrl-C that sees a photo recorded finds the next one in flight."""
         key = str(job.photo.relative)
+        following = None
         try:
             photo = job.photo.path.read_bytes()
             sketched = state.server.sketch(photo, job.attempt)
+            following = self.board.hand_over(job, state.label, lambda: self._others_ready(state))
             self._record_done(job.photo, photo, sketched, state.label)
         except OSError as error:
             self._record_failure(job.photo, f"cannot read or write it: {error}", retryable=True, server=None)
@@ -401,8 +411,9 @@ class Batch:
             elif not self.board.stopping:
                 self.say(f"retrying {key} (try {job.attempts + 1}): {state.label}: {error}")
                 self.board.again(job, state.label)
-                return
+                return None
         self.board.ended(job)
+        return following
 
     def _fatal(self, message: str) -> None:
         self.summary.fatal = message
