@@ -16,7 +16,7 @@ import torch
 from lxml import etree
 
 from clipsketch.core.reseed import stroke_lengths
-from clipsketch.core.strokes import Strokes
+from clipsketch.core.strokes import Strokes, bernstein
 from clipsketch.core.svg import CLIPSKETCH_NS, SVG_NS, SvgError, number
 
 STROKE_SECONDS = (0.3, 1.5)
@@ -42,10 +42,7 @@ def drawing_order(strokes: Strokes, saliency: torch.Tensor | None) -> list[int]:
     weight = torch.ones_like(lengths)
     if saliency is not None:
         size = saliency.shape[-1]
-        t = torch.linspace(0, 1, 17)
-        s = 1 - t
-        basis = torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)
-        samples = torch.einsum("tk,nkd->ntd", basis, points).long().clamp(0, size - 1)
+        samples = torch.einsum("tk,nkd->ntd", bernstein(torch.linspace(0, 1, 17)), points).long().clamp(0, size - 1)
         under = saliency.detach().float().cpu()[samples[..., 1], samples[..., 0]].mean(-1)
         weight = under + 0.1 * float(saliency.max())
     return torch.argsort(lengths * weight, descending=True, stable=True).tolist()

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import torch
 
-from clipsketch.core.strokes import Strokes, check_stroke_shapes, check_stroke_values, width_profile
+from clipsketch.core.strokes import Strokes, bernstein, check_stroke_shapes, check_stroke_values, width_profile
 
 DEFAULT_SEGMENT_LENGTH = 4.0
 """Longest flattening segment in pixels: the chord of a curve of radius r px deviates by at most 2 / r px."""
@@ -184,12 +184,6 @@ def _edge_normal(offset: torch.Tensor, along: torch.Tensor) -> torch.Tensor:
     normal = normal / normal.norm(dim=-1, keepdim=True).clamp_min(1e-12)
     side = torch.where((offset * normal).sum(-1, keepdim=True) >= 0, 1e-2, -1e-2)
     return offset + side * normal
-
-
-def bernstein(t: torch.Tensor) -> torch.Tensor:
-    """Cubic Bernstein weights ``[..., 4]`` at parameters ``t [...]`` in 0..1."""
-    s = 1 - t
-    return torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)
 
 
 class _Segments(NamedTuple):

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from clipsketch.core.raster import rasterize
 from clipsketch.core.saliency import CHAIN_STEP, sample_start_points
-from clipsketch.core.strokes import chained_points, width_profile
+from clipsketch.core.strokes import bernstein, chained_points, width_profile
 
 COLLAPSED_LENGTH = 0.03
 """A stroke leaving less ink visible than a line this long (a fraction of the canvas side, 6.7 px at 224: 3.3 % of
@@ -46,9 +46,7 @@ _UNDRAWN_REACH = 3
 def stroke_lengths(points: torch.Tensor, samples: int = 33) -> torch.Tensor:
     """Arc length ``[...]`` (pixels) of cubic strokes ``points [..., 4, 2]``, from ``samples`` points on each."""
     t = torch.linspace(0, 1, samples, dtype=points.dtype, device=points.device)
-    s = 1 - t
-    basis = torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)  # [samples, 4]
-    curve = torch.einsum("tk,...kd->...td", basis, points)
+    curve = torch.einsum("tk,...kd->...td", bernstein(t), points)
     return (curve[..., 1:, :] - curve[..., :-1, :]).norm(dim=-1).sum(-1)
 
 

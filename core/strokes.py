@@ -98,6 +98,13 @@ class Strokes:
         )
 
 
+def bernstein(t: torch.Tensor) -> torch.Tensor:
+    """Cubic Bernstein weights ``[..., 4]`` at parameters ``t [...]`` in 0..1: a stroke's points there are these
+    weights times its control points."""
+    s = 1 - t
+    return torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)
+
+
 def width_profile(s: torch.Tensor, taper: float) -> torch.Tensor:
     """A stroke's width at arc-length fractions ``s [...]`` (0..1 along it) as a fraction of its full width: 1
     throughout when ``taper`` is 0; otherwise it rises from 0 at each end to 1 over the first and last ``taper``

@@ -28,7 +28,7 @@ from PIL import ImageColor
 
 from clipsketch.core.frame import Frame
 from clipsketch.core.options import DEFAULT_CANVAS_SIZE
-from clipsketch.core.strokes import Strokes, check_stroke_values, width_profile
+from clipsketch.core.strokes import Strokes, bernstein, check_stroke_values, width_profile
 
 SVG_NS = "http://www.w3.org/2000/svg"
 CLIPSKETCH_NS = "urn:clipsketch:sketch:1"
@@ -162,10 +162,7 @@ def outline_data(control: list[list[float]], width: float, taper: float, decimal
     points = torch.tensor(control, dtype=torch.float64)
     length = float((points[1:] - points[:-1]).norm(dim=-1).sum())
     pieces = int(min(256, max(8, math.ceil(length / max(OUTLINE_PIECE * width, 1e-9)))))
-    t = torch.linspace(0, 1, pieces + 1, dtype=torch.float64)
-    s = 1 - t
-    basis = torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)
-    centres = basis @ points
+    centres = bernstein(torch.linspace(0, 1, pieces + 1, dtype=torch.float64)) @ points
     along = torch.cat([torch.zeros(1, dtype=torch.float64), (centres[1:] - centres[:-1]).norm(dim=-1).cumsum(0)])
     radii = (width / 2 * width_profile(along / along[-1].clamp_min(1e-12), taper)).clamp_min(10 ** -decimals)
     centres, radii = centres.tolist(), radii.tolist()
