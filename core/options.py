@@ -135,7 +135,7 @@ class StartStrokes:
     """Strokes a sketch starts from, in the photo's pixels: ``points`` one ``(x0, y0, x1, y1, x2, y2, x3, y3)``
     per cubic stroke; ``widths`` full widths (photo pixels; None: the sketch's width); ``colors`` RGBA 0..1;
     ``locked`` strokes are drawn in every raster (they shape the loss) but never move. Tuples, so options stay
-    hashable and printable in full."""
+    hashable and printable in full. From an SVG: :func:`~clipsketch.core.svg.svg_to_start_strokes`."""
 
     points: tuple[tuple[float, ...], ...]
     widths: tuple[float | None, ...]
@@ -157,20 +157,6 @@ class StartStrokes:
 
     def __len__(self) -> int:
         return len(self.points)
-
-    @classmethod
-    def from_svg(cls, svg: str | bytes, locked: bool = False) -> StartStrokes:
-        """Every stroked path of an SVG (clipsketch's own, or any: M/L/H/V/C/S/Q/T/A, relative commands, several
-        subpaths, transforms) as cubic strokes in the document's user units, taken as photo pixels: each segment
-        is one stroke, so a long path counts as several. Raises :class:`~clipsketch.core.svg.SvgError`."""
-        from clipsketch.core.svg import svg_to_strokes  # the SVG reader needs torch; the contract does not
-
-        imported = svg_to_strokes(svg)
-        frame, strokes = imported.frame, imported.strokes
-        points = frame.to_target(strokes.points[0].double()).reshape(-1, 8).tolist()
-        widths = frame.to_target_width(strokes.widths[0].double()).tolist()
-        colors = [tuple(color) for color in strokes.colors[0].double().tolist()]
-        return cls(tuple(map(tuple, points)), tuple(widths), tuple(colors), (locked,) * len(points))
 
     def check_within(self, photo_size: tuple[float, float]) -> None:
         """Refuse coordinates absurdly far from the photo (more than one photo size beyond any edge)."""

@@ -27,7 +27,7 @@ from lxml import etree
 from PIL import ImageColor
 
 from clipsketch.core.frame import Frame
-from clipsketch.core.options import DEFAULT_CANVAS_SIZE
+from clipsketch.core.options import DEFAULT_CANVAS_SIZE, StartStrokes
 from clipsketch.core.strokes import Strokes, bernstein, check_stroke_values, width_profile
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -263,6 +263,18 @@ def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> Imported
     except ValueError as error:
         raise SvgError(f"the SVG's strokes cannot be drawn: {error}") from None
     return ImportedSketch(strokes, frame, metadata)
+
+
+def svg_to_start_strokes(svg: str | bytes, locked: bool = False) -> StartStrokes:
+    """Every stroked path of an SVG (clipsketch's own, or any: M/L/H/V/C/S/Q/T/A, relative commands, several
+    subpaths, transforms) as start strokes in the document's user units, taken as photo pixels: each segment is
+    one cubic stroke, so a long path counts as several. Raises :class:`SvgError`."""
+    imported = svg_to_strokes(svg)
+    frame, strokes = imported.frame, imported.strokes
+    points = frame.to_target(strokes.points[0].double()).reshape(-1, 8).tolist()
+    widths = frame.to_target_width(strokes.widths[0].double()).tolist()
+    colors = [tuple(color) for color in strokes.colors[0].double().tolist()]
+    return StartStrokes(tuple(map(tuple, points)), tuple(widths), tuple(colors), (locked,) * len(points))
 
 
 def _recorded_taper(root: etree._Element) -> float:

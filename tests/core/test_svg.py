@@ -10,7 +10,7 @@ from lxml import etree
 from clipsketch.core.frame import Frame
 from clipsketch.core.raster import rasterize
 from clipsketch.core.strokes import Strokes, random_points
-from clipsketch.core.svg import CLIPSKETCH_NS, SVG_NS, SvgError, strokes_to_svg, svg_to_strokes
+from clipsketch.core.svg import CLIPSKETCH_NS, SVG_NS, SvgError, strokes_to_svg, svg_to_start_strokes, svg_to_strokes
 
 from conftest import render_resvg
 
@@ -155,12 +155,10 @@ def test_any_users_path_becomes_cubic_start_strokes():
     may need several cubics), in the document's user units."""
     import svgpathtools
 
-    from clipsketch.core.options import StartStrokes
-
     d = "M 10 20 h 30 v 15 c 5 5 10 5 15 0 s 10 -5 15 0 q 5 10 10 0 t 10 0 M 100 100 l 20 20 a 10 10 0 0 1 20 0 z"
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 200"><g transform="translate(5 7)">'
            f'<path d="{d}" stroke="#ff0000" stroke-width="2" fill="none"/></g></svg>')
-    start = StartStrokes.from_svg(svg, locked=True)
+    start = svg_to_start_strokes(svg, locked=True)
     segments = svgpathtools.parse_path(d)
     expected = sum(len(list(s.as_cubic_curves())) if isinstance(s, svgpathtools.Arc) else 1 for s in segments)
     assert len(start) == expected and all(start.locked)

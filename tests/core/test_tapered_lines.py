@@ -14,7 +14,7 @@ from clipsketch.core.events import CountDone
 from clipsketch.core.options import TAPER, WEIGHT_RANGE, OptionError, SketchOptions, StartStrokes
 from clipsketch.core.raster import rasterize, rasterize_strokes
 from clipsketch.core.strokes import Strokes, random_points, width_profile
-from clipsketch.core.svg import strokes_to_svg, svg_to_strokes
+from clipsketch.core.svg import strokes_to_svg, svg_to_start_strokes, svg_to_strokes
 
 from .test_raster_fidelity import compare, make_case, ours_rgb
 
@@ -65,7 +65,7 @@ def test_a_tapered_sketch_reads_back_as_its_centre_lines_widths_and_taper():
     assert imported.strokes.taper == TAPER
     assert torch.allclose(imported.strokes.points, points, atol=2e-3)
     assert torch.allclose(imported.strokes.widths, strokes.widths, atol=2e-3)
-    start = StartStrokes.from_svg(strokes_to_svg(strokes))  # Refine from a tapered sketch: its centre lines
+    start = svg_to_start_strokes(strokes_to_svg(strokes))  # Refine from a tapered sketch: its centre lines
     assert len(start) == 6
 
 
@@ -108,7 +108,7 @@ def test_locked_start_strokes_keep_their_widths_in_a_weighted_sketch(tiny_engine
     start = StartStrokes(((100, 60, 150, 80, 200, 70, 250, 90), (80, 200, 120, 210, 160, 190, 200, 220)),
                          (1.0, 9.0), ((0, 0, 0, 1.0), (0, 0, 0, 1.0)), (True, True))
     result = run(tiny_engine, chelsea, line="weighted", start=start)
-    back = StartStrokes.from_svg(result.svg)
+    back = svg_to_start_strokes(result.svg)
     assert back.widths[:2] == pytest.approx((1.0, 9.0), abs=2e-3)  # outside the range, and kept as given
     assert [v for p in back.points[:2] for v in p] == pytest.approx([v for p in start.points for v in p], abs=2e-3)
     assert len({round(w, 2) for w in back.widths[2:]}) > 1  # the free ones found their own widths
