@@ -3,4 +3,7 @@
 The engine lives in :mod:`clipsketch.core` (folder ``core/``); the command line in :mod:`clipsketch.cli`.
 """
 
-__version__ = "0.1.0"
+import importlib.metadata
+
+__version__ = importlib.metadata.version("clipsketch")
+"""pyproject.toml's, as installed (``clipsketch.server`` reads it there too, not from here)."""

@@ -8,6 +8,7 @@ every request. The engine is loaded by :mod:`.models`, results are kept by :mod:
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import queue
 import threading
@@ -16,7 +17,6 @@ import uuid
 from dataclasses import dataclass
 import grpc
 
-from clipsketch import __version__
 from clipsketch.core import mask as background
 from clipsketch.core.engine import Engine
 from clipsketch.core.events import Started
@@ -36,6 +36,9 @@ from clipsketch.server.models import ModelHolder
 from clipsketch.server.requests import request_options
 
 log = logging.getLogger("clipsketch.server")
+
+VERSION = importlib.metadata.version("clipsketch")
+"""The installed distribution's version (pyproject.toml's), which GetInfo reports."""
 
 REFUSED = (OptionError, PhotoError, MaskUnavailable)
 """What a request can be refused for: the client's to mend (INVALID_ARGUMENT), never the server's failure."""
@@ -190,7 +193,7 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         limits = self.limits
         default = SketchOptions().resolve(engine.device.type if engine else "cpu").options
         return pb.ServerInfo(
-            version=__version__,
+            version=VERSION,
             device=str(engine.device) if engine else "",
             devices=devices,
             backbone=engine.description if engine else "",
