@@ -1,11 +1,31 @@
-"""The engine's package: no import up into the package root."""
+"""The engine's package: its public API, loaded on first use, and no import up into the package root."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
+import clipsketch.core
+
 REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_every_public_name_of_the_engine_resolves_from_the_package():
+    from clipsketch.core.engine import Engine
+    from clipsketch.core.svg import svg_to_start_strokes
+
+    assert clipsketch.core.Engine is Engine and clipsketch.core.svg_to_start_strokes is svg_to_start_strokes
+    assert all(getattr(clipsketch.core, name) is not None for name in clipsketch.core.__all__)
+    assert set(clipsketch.core.__all__) <= set(dir(clipsketch.core))
+
+
+def test_naming_the_public_api_imports_no_torch():
+    code = ("import sys, clipsketch.core; names = clipsketch.core.__all__; "
+            "from clipsketch.core import SketchOptions, Limits; print('torch' in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "False"
 
 
 def test_the_engine_and_the_server_import_nothing_from_the_package_root():
