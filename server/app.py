@@ -223,22 +223,32 @@ JOB_MEMORY_GIB = {"cuda": 2.0, "cpu": 1.5}
 views, forward and backward, and its photo's taps), GiB, by device type: what :func:`default_max_batch` divides
 the free memory by."""
 
-MAX_BATCH_LIMIT = {"cuda": 64, "cpu": 2}
-"""The largest default batch by device type: on a GPU more jobs than that gain little (the step is no longer
-bound by launches); on a CPU two jobs gain 1.17× over one at a time and four nothing more
-(`benchmarks/throughput.py`), so more only delays each one."""
+MAX_BATCH_LIMIT = {"cuda": 1, "cpu": 2}
+"""The largest default batch by device type. On a CPU two jobs gain 1.17× over one at a time and four nothing
+more (`benchmarks/throughput.py`), so more only delays each one. On a GPU one job at a time, the measured path
+(CUDA graphs), until the batched step has been measured on a GPU (its CUDA test has not run on one yet);
+``--max-batch K`` asks for more."""
 
 
-def default_max_batch(device: str) -> int:
-    """How many jobs share a step by default on ``device`` (``auto``, ``cpu``, ``cuda``): half the free memory
-    over :data:`JOB_MEMORY_GIB`, within 1 and :data:`MAX_BATCH_LIMIT`."""
+def device_kind(device: str) -> str:
+    """``cuda`` when ``device`` (``auto``, ``cpu``, ``cuda``) runs on a CUDA GPU here, else ``cpu``."""
     import torch
 
-    kind = "cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+    return "cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+
+
+def free_memory(kind: str) -> int:
+    """Bytes free on this machine's device of ``kind`` (``cpu``, ``cuda``)."""
     if kind == "cuda":
-        free = torch.cuda.mem_get_info()[0]
-    else:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 2**32
+        import torch
+
+        return torch.cuda.mem_get_info()[0]
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 2**32
+
+
+def default_max_batch(kind: str, free: int) -> int:
+    """How many jobs share a step by default on a device of ``kind`` (``cpu``, ``cuda``) with ``free`` bytes free:
+    half of them over :data:`JOB_MEMORY_GIB`, within 1 and :data:`MAX_BATCH_LIMIT` (1 on CUDA)."""
     return max(1, min(MAX_BATCH_LIMIT[kind], int(free / 2 / (JOB_MEMORY_GIB[kind] * 2**30))))
 
 
@@ -256,7 +266,8 @@ def serve(args) -> int:
                       saliency_model=args.saliency_model)
 
     divide_threads(args.workers)
-    max_batch = args.max_batch or default_max_batch(args.device)
+    kind = device_kind(args.device)
+    max_batch = args.max_batch or default_max_batch(kind, free_memory(kind))
     server = SketchServer(load_engine, args.listen, token, args.tls_cert, args.tls_key, args.max_queue, args.workers,
                           max_batch=max_batch)
     stopped, cancel_now = threading.Event(), threading.Event()

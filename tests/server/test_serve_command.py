@@ -15,7 +15,7 @@ from lxml import etree
 from PIL import Image
 
 from clipsketch.client import ServerError, SketchClient
-from clipsketch.server.app import MAX_BATCH_LIMIT, default_max_batch
+from clipsketch.server.app import MAX_BATCH_LIMIT, default_max_batch, free_memory
 
 from tests.conftest import TINY_SERVE_OPTIONS as TINY
 
@@ -206,4 +206,12 @@ def test_serve_max_batch_is_reported_and_its_default_comes_from_the_device(serve
     with SketchClient(address) as client:
         info = client.info()
     assert 1 <= info.max_batch <= MAX_BATCH_LIMIT["cpu"] and info.workers == info.max_batch
-    assert info.max_batch == default_max_batch("cpu")
+    assert info.max_batch == default_max_batch("cpu", free_memory("cpu"))
+
+
+def test_the_default_batch_is_one_job_on_cuda_until_measured_there_and_from_free_memory_on_a_cpu():
+    gib = 2**30
+    assert default_max_batch("cuda", 80 * gib) == default_max_batch("cuda", gib) == 1
+    assert default_max_batch("cpu", 64 * gib) == MAX_BATCH_LIMIT["cpu"] == 2
+    assert default_max_batch("cpu", 4 * gib) == 1  # half of it over 1.5 GiB a job
+    assert default_max_batch("cpu", 0) == 1
