@@ -1,0 +1,249 @@
+"""Blind recognition, step 1: the gallery's sketches as rater sets (issue 32, "Measures you can trust").
+
+Each sketch is drawn to a PNG (black strokes on white, every one on the same square canvas, so the picture's shape
+tells nothing about the photo) under an opaque random name, and the sketches are dealt out as a Latin square: with
+P photos and C stroke counts, rater r sees every photo exactly once, photo p at the count of index (p + r) mod C;
+over C raters every (photo, count) is seen once, over 2 × C (the default) twice. Each rater gets a folder
+``rater-XX/`` holding its PNGs and an ``instructions.md`` (the classes, plain words, and "none"; one answer per
+file, written to ``answers.json``); the key (file -> photo, stroke count) is ``key.json`` beside the folders,
+never inside one. The same sketches and ``--seed`` give the same sets.
+
+    python benchmarks/rater_sets.py --results benchmarks/results/quality-offline-cpu.json --schedule fast \\
+        --out benchmarks/results/raters/2026-12-06
+    python benchmarks/rater_sets.py --svgs SKETCHES/ --out ...     (SVGs named PHOTO-N-strokes.svg, as the CLI writes)
+
+Then show each rater only its own ``rater-XX/`` folder, and score with ``benchmarks/rater_scores.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+CLASSES = {
+    "chelsea": ("cat", "a cat"),
+    "astronaut": ("face", "a person's face (a portrait)"),
+    "coffee": ("cup", "a cup or mug"),
+    "rocket": ("rocket", "a rocket"),
+    "camera": ("photographer", "a person with a camera (a photographer)"),
+    "horse": ("horse", "a horse"),
+    "clock": ("clock", "a clock"),
+    "motorcycle": ("motorcycle", "a motorcycle"),
+}
+"""What each photo of ``benchmarks/quality.py``'s GALLERY shows, offered to raters as (answer word, description).
+``astronaut`` is a head-and-shoulders portrait (the suit reads as clothes), so its class is a face; ``camera`` is a
+man behind a camera on a tripod, so its class is a person with a camera, not a camera."""
+
+NONE = "none"
+"""The answer for "none of these"."""
+
+SVG_NAME = re.compile(r"^(?P<photo>.+)-(?P<count>\d+)-strokes\.svg$")
+
+
+@dataclass
+class Sketch:
+    """One sketch to show: its photo, stroke count and strokes (canvas pixels, batch of one)."""
+
+    photo: str
+    count: int
+    strokes: object  # clipsketch.core.strokes.Strokes
+
+
+def from_results(path: Path, schedule: str | None = None) -> list[Sketch]:
+    """The sketches of a ``benchmarks/quality.py`` results file: each case's ``points``, ``widths`` and ``taper``
+    (or its ``svg``, where a case holds one), of ``schedule`` (may be left out where the file holds one)."""
+    import torch
+
+    from clipsketch.core.strokes import Strokes
+    from clipsketch.core.svg import svg_to_strokes
+
+    cases = json.loads(path.read_text())["cases"].values()
+    schedules = sorted({case["schedule"] for case in cases})
+    if schedule is None:
+        if len(schedules) != 1:
+            raise SystemExit(f"{path} holds several schedules ({', '.join(schedules)}): name one with --schedule")
+        schedule = schedules[0]
+    elif schedule not in schedules:
+        raise SystemExit(f"{path} has no schedule {schedule!r} (it has {', '.join(schedules)})")
+    sketches = []
+    for case in cases:
+        if case["schedule"] != schedule:
+            continue
+        if "svg" in case:
+            strokes = svg_to_strokes(case["svg"]).strokes
+        else:
+            points = torch.tensor(case["points"], dtype=torch.float32)[None]
+            strokes = Strokes.from_points(points, case["width"])
+            if "widths" in case:
+                strokes = Strokes(points, torch.tensor(case["widths"], dtype=torch.float32)[None], strokes.colors,
+                                  strokes.canvas_size, case.get("taper", 0.0))
+        sketches.append(Sketch(case["photo"], int(case["strokes"]), strokes))
+    return sketches
+
+
+def from_svgs(folder: Path) -> list[Sketch]:
+    """The sketches of a folder of SVGs named ``PHOTO-N-strokes.svg`` (what ``clipsketch sketch`` writes)."""
+    from clipsketch.core.svg import svg_to_strokes
+
+    sketches = []
+    for path in sorted(folder.glob("*.svg")):
+        match = SVG_NAME.match(path.name)
+        if match is None:
+            print(f"skipped {path.name}: not named PHOTO-N-strokes.svg", file=sys.stderr)
+            continue
+        sketches.append(Sketch(match["photo"], int(match["count"]), svg_to_strokes(path.read_bytes()).strokes))
+    return sketches
+
+
+def render(sketch: Sketch, path: Path, size: int) -> None:
+    """The sketch as a ``size``-pixel square PNG: its whole canvas, black on white."""
+    from clipsketch.core.frame import Frame
+    from clipsketch.core.render import render_in_frame, save_png
+
+    strokes = sketch.strokes
+    raster = render_in_frame(strokes, Frame.identity(strokes.canvas_size), size / strokes.canvas_size)
+    save_png(raster.rgb[0], path)
+
+
+def latin_square(photos: list[str], counts: list[int], raters: int) -> list[list[tuple[str, int]]]:
+    """Per rater, the (photo, count) it sees: every photo once, photo ``p`` at ``counts[(p + r) % len(counts)]``."""
+    return [[(photo, counts[(p + r) % len(counts)]) for p, photo in enumerate(photos)] for r in range(raters)]
+
+
+def class_words(photos: list[str], extra: dict[str, str]) -> dict[str, str]:
+    """The answer word of each photo: :data:`CLASSES`, or ``--class PHOTO=WORD`` for a photo of one's own."""
+    words = {}
+    for photo in photos:
+        if photo in extra:
+            words[photo] = extra[photo]
+        elif photo in CLASSES:
+            words[photo] = CLASSES[photo][0]
+        else:
+            raise SystemExit(f"no class for photo {photo!r}: give one with --class {photo}=WORD")
+    return words
+
+
+def offered_classes(words: dict[str, str]) -> list[tuple[str, str]]:
+    """The choices every rater gets, (word, description): all of the gallery's classes (even for a smaller set),
+    then the classes of one's own photos, then "none"."""
+    offered = {word: description for word, description in CLASSES.values()}
+    for word in words.values():
+        offered.setdefault(word, word)
+    return sorted(offered.items()) + [(NONE, "none of these / nothing I can recognise")]
+
+
+def instructions(files: list[str], classes: list[tuple[str, str]]) -> str:
+    """What a rater reads: the task, the choices, and the answers file to write."""
+    choices = "\n".join(f"- `{word}`: {description}" for word, description in classes)
+    example = json.dumps({name: "..." for name in files[:2]}, indent=2)
+    listing = "\n".join(f"- `{name}`" for name in files)
+    return f"""# What does each drawing show?
+
+This folder holds {len(files)} drawings, each a few black lines on white. Look at each one on its own and say what
+it shows, choosing exactly one of these words:
+
+{choices}
+
+Choose `{NONE}` when the drawing shows none of these, or nothing you can recognise. Give your first honest reading:
+do not guess from the other drawings, the file names (they are random) or the number of lines, and do not look for
+the photos they were drawn from.
+
+The drawings:
+
+{listing}
+
+Write your answers as `answers.json` in this folder, one entry per drawing, the file name and one word from the list:
+
+```json
+{example}
+```
+"""
+
+
+def make_sets(sketches: list[Sketch], out: Path, raters: int | None, seed: int, size: int,
+              extra_classes: dict[str, str] | None = None) -> dict:
+    """Render the rater sets into ``out`` (``rater-XX/`` folders and ``key.json``) and return the key."""
+    found = {(s.photo, s.count): s for s in sketches}
+    if len(found) != len(sketches):
+        raise SystemExit("two sketches share a photo and stroke count")
+    photos = sorted({s.photo for s in sketches})
+    counts = sorted({s.count for s in sketches})
+    missing = [f"{photo}-{count}" for photo in photos for count in counts if (photo, count) not in found]
+    if missing:
+        raise SystemExit(f"a Latin square needs every photo at every count; missing: {', '.join(missing)}")
+    raters = raters or 2 * len(counts)
+    words = class_words(photos, extra_classes or {})
+    classes = offered_classes(words)
+    if out.exists() and any(out.iterdir()):
+        raise SystemExit(f"{out} is not empty: rater sets are made once, into a fresh folder")
+    rng = random.Random(seed)
+    used: set[str] = set()
+    key = {"seed": seed, "photos": photos, "counts": counts, "classes": [word for word, _ in classes],
+           "answer": words, "none": NONE, "raters": {}}
+    for r, seen in enumerate(latin_square(photos, counts, raters)):
+        folder = out / f"rater-{r + 1:02d}"
+        order = list(seen)
+        rng.shuffle(order)
+        files = {}
+        for photo, count in order:
+            name = f"{rng.getrandbits(40):010x}.png"
+            while name in used:
+                name = f"{rng.getrandbits(40):010x}.png"
+            used.add(name)
+            render(found[photo, count], folder / name, size)
+            files[name] = {"photo": photo, "strokes": count}
+        (folder / "instructions.md").write_text(instructions(sorted(files), classes))
+        key["raters"][folder.name] = dict(sorted(files.items()))
+    (out / "key.json").write_text(json.dumps(key, indent=1) + "\n")
+    return key
+
+
+def times_shown(key: dict) -> dict[tuple[str, int], int]:
+    """How many raters see each (photo, stroke count) of a key."""
+    shown = {(photo, count): 0 for photo in key["photos"] for count in key["counts"]}
+    for files in key["raters"].values():
+        for seen in files.values():
+            shown[seen["photo"], seen["strokes"]] += 1
+    return shown
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--results", type=Path, help="a benchmarks/quality.py results JSON")
+    source.add_argument("--svgs", type=Path, help="a folder of PHOTO-N-strokes.svg files")
+    parser.add_argument("--schedule", help="with --results: the schedule (variant) whose sketches are shown")
+    parser.add_argument("--photos", nargs="+", help="only these photos")
+    parser.add_argument("--strokes", nargs="+", type=int, help="only these stroke counts")
+    parser.add_argument("--raters", type=int, help="how many raters (default 2 × the stroke counts: each sketch "
+                                                   "judged twice); a multiple of the counts keeps it balanced")
+    parser.add_argument("--class", dest="classes", action="append", default=[], metavar="PHOTO=WORD",
+                        help="the class of a photo outside the gallery")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, default=448, help="pixels a side of each PNG")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    sketches = from_results(args.results, args.schedule) if args.results else from_svgs(args.svgs)
+    sketches = [s for s in sketches if (not args.photos or s.photo in args.photos)
+                and (not args.strokes or s.count in args.strokes)]
+    if not sketches:
+        raise SystemExit("no sketches to show")
+    extra = dict(item.split("=", 1) for item in args.classes)
+    key = make_sets(sketches, args.out, args.raters, args.seed, args.size, extra)
+    shown = times_shown(key)
+    print(f"{len(key['raters'])} raters × {len(key['photos'])} photos in {args.out}: {len(shown)} sketches, each "
+          f"shown {min(shown.values())} to {max(shown.values())} times; the key is {args.out / 'key.json'}: "
+          f"keep it from the raters")
+
+
+if __name__ == "__main__":
+    main()
