@@ -1,9 +1,10 @@
 """Python client of the clipsketch server.
 
     with SketchClient("127.0.0.1:50051") as client:
-        for event in client.events(Path("cat.jpg").read_bytes(), strokes=(8, 16), preview_every=50):
-            ...                                      # queued, started, progress, result…, done
-        results = client.sketch(photo_bytes, strokes=(16,))   # blocking: the Result messages
+        options = SketchOptions(strokes=(8, 16))             # the contract (clipsketch.core.options), checked here
+        for event in client.events(Path("cat.jpg").read_bytes(), options, preview_every=50):
+            ...                                              # queued, started, progress, result…, done
+        results = client.sketch(photo_bytes, strokes=(16,))  # keywords: the fields of SketchOptions
 
 Several addresses (``SketchClient(["gpu1:50051", "gpu2:50051"])``) or a DNS name with several records spread
 requests over the servers with gRPC's round-robin load balancing. ``GetInfo``, ``Cancel`` and ``Finish`` are
@@ -14,7 +15,6 @@ retried on UNAVAILABLE (they are safe to repeat); a sketch is never retried behi
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clipsketch.addresses import channel_target, token_metadata
+from clipsketch.core.options import SketchOptions, StartStrokes, parse_color
 from clipsketch.proto import sketch_pb2 as pb
 from clipsketch.proto import sketch_pb2_grpc
 
@@ -46,15 +47,27 @@ class ServerError(Exception):
 
 
 def start_strokes(points: Sequence[Sequence[float]], widths: Sequence[float] = (), colors: Sequence[str] = (),
-                  opacities: Sequence[float] = (), locked: bool | Sequence[bool] = False) -> list[pb.StartStroke]:
-    """``StartStroke`` messages for strokes given as 8 numbers each (x0 y0 … x3 y3, photo pixels); widths in
-    photo pixels, CSS colors and opacities are optional (the request's are used, opaque), ``locked`` one flag or
-    one per stroke."""
+                  opacities: Sequence[float] = (), locked: bool | Sequence[bool] = False) -> StartStrokes:
+    """Start strokes given as 8 numbers each (x0 y0 … x3 y3, photo pixels); widths in photo pixels, CSS colors
+    and opacities are optional (the sketch's width, black, opaque), ``locked`` one flag or one per stroke."""
     flags = [locked] * len(points) if isinstance(locked, bool) else list(locked)
-    return [pb.StartStroke(points=list(control), width=widths[k] if widths else 0.0,
-                           color=colors[k] if colors else "", opacity=opacities[k] if opacities else 0.0,
-                           locked=flags[k])
-            for k, control in enumerate(points)]
+    return StartStrokes(
+        tuple(tuple(map(float, control)) for control in points),
+        tuple(widths[k] if widths else None for k in range(len(points))),
+        tuple(parse_color(colors[k] if colors else "black", "start color", opacities[k] if opacities else 1.0)
+              for k in range(len(points))),
+        tuple(flags))
+
+
+def sketch_options(options: SketchOptions | None = None, **fields) -> SketchOptions:
+    """``options``, or the :class:`SketchOptions` of ``fields`` (its field names; ``color`` may be a CSS color)."""
+    if options is not None:
+        if fields:
+            raise TypeError("give options or keyword fields, not both")
+        return options
+    if isinstance(fields.get("color"), str):
+        fields["color"] = parse_color(fields["color"])
+    return SketchOptions(**fields)
 
 
 class SketchClient:
@@ -96,30 +109,24 @@ class SketchClient:
     def close(self) -> None:
         self.channel.close()
 
-    def request(self, photo: bytes, strokes: Sequence[int] = (), iterations: int = 0, seeds: int = 0,
-                seed: int = 0, mask: bool | None = None, stroke_width: float = 0.0, stroke_color: str = "",
-                preview_every: int = 0, request_id: str | None = None,
-                start: Sequence[pb.StartStroke] = (), schedule: str = "", init: str = "", line: str = "",
-                one_line: bool = False, reseed: bool | None = None) -> pb.SketchRequest:
-        """A :class:`SketchRequest` (0 and empty mean the server's defaults, which ``info().defaults`` reports;
-        width in photo pixels). ``start``: strokes to start from (see :func:`start_strokes`); ``schedule``:
-        ``fast`` or ``reference``; ``init``: ``reference`` or ``contour``; ``line``: ``uniform``, ``tapered`` or
-        ``weighted``; ``one_line``: one continuous path; ``reseed``: place collapsed strokes afresh (None: as
-        the schedule does)."""
-        mode = pb.MASK_DEFAULT if mask is None else (pb.MASK_ON if mask else pb.MASK_OFF)
-        reseeding = pb.RESEED_DEFAULT if reseed is None else (pb.RESEED_ON if reseed else pb.RESEED_OFF)
-        return pb.SketchRequest(photo=photo, strokes=list(strokes), iterations=iterations, seeds=seeds, seed=seed,
-                                mask=mode, stroke_width=stroke_width, stroke_color=stroke_color,
-                                preview_every=preview_every, request_id=request_id or uuid.uuid4().hex,
-                                start=list(start), schedule=schedule, init=init, line=line, one_line=one_line,
-                                reseed=reseeding)
+    def request(self, photo: bytes, options: SketchOptions | None = None, preview_every: int = 0,
+                request_id: str | None = None, **fields) -> pb.SketchRequest:
+        """The :class:`SketchRequest` for ``photo`` with ``options`` (or the :class:`SketchOptions` of keyword
+        ``fields``; see :func:`~clipsketch.server.requests.options_request`): a preview every ``preview_every``
+        iterations, ``request_id`` the job's name for :meth:`cancel` and :meth:`finish` (default: a fresh one)."""
+        from clipsketch.server.requests import options_request
 
-    def events(self, photo: bytes, timeout: float | None = None, **fields) -> Iterator[pb.SketchEvent]:
-        """Stream the events of one sketch. Raises :class:`ServerError` when the server refuses or fails it.
+        return options_request(sketch_options(options, **fields), photo, preview_every, request_id)
 
-        Closing the iterator early (``break``) cancels the job on the server."""
-        call = self.stub.Sketch(self.request(photo, **fields), timeout=timeout or self.timeout,
-                                metadata=self.metadata)
+    def events(self, photo: bytes, options: SketchOptions | None = None, preview_every: int = 0,
+               request_id: str | None = None, timeout: float | None = None, **fields) -> Iterator[pb.SketchEvent]:
+        """Stream the events of one sketch (arguments as :meth:`request`). Raises :class:`ServerError` when the
+        server refuses or fails it. Closing the iterator early (``break``) cancels the job on the server."""
+        return self.stream(self.request(photo, options, preview_every, request_id, **fields), timeout)
+
+    def stream(self, request: pb.SketchRequest, timeout: float | None = None) -> Iterator[pb.SketchEvent]:
+        """Stream the events of a request as it is (:meth:`events` builds one from options)."""
+        call = self.stub.Sketch(request, timeout=timeout or self.timeout, metadata=self.metadata)
         try:
             yield from call
         except grpc.RpcError as error:
@@ -127,9 +134,11 @@ class SketchClient:
         finally:
             call.cancel()
 
-    def sketch(self, photo: bytes, timeout: float | None = None, **fields) -> list[pb.Result]:
-        """Run one sketch to the end; the :class:`Result` per stroke count."""
-        return [event.result for event in self.events(photo, timeout, **fields) if event.HasField("result")]
+    def sketch(self, photo: bytes, options: SketchOptions | None = None, timeout: float | None = None,
+               **fields) -> list[pb.Result]:
+        """Run one sketch to the end (arguments as :meth:`events`); the :class:`Result` per stroke count."""
+        return [event.result for event in self.events(photo, options, timeout=timeout, **fields)
+                if event.HasField("result")]
 
     def cancel(self, request_id: str) -> bool:
         return self._unary(self.stub.Cancel, pb.CancelRequest(request_id=request_id)).found

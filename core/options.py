@@ -89,6 +89,11 @@ def parse_color(text: str, field: str = "color", opacity: float = 1.0) -> Color:
     return (red / 255, green / 255, blue / 255, opacity)
 
 
+def hex_color(rgb) -> str:
+    """``#rrggbb`` for an RGB triple in 0..1."""
+    return "#{:02x}{:02x}{:02x}".format(*(int(round(float(c) * 255)) for c in rgb))
+
+
 def check_color(color: Color, field: str = "color") -> None:
     if len(color) != 4 or not all(0 <= c <= 1 for c in color):
         raise OptionError(field, f"{field} must be 4 values (RGBA) within 0..1")

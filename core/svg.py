@@ -27,7 +27,7 @@ from lxml import etree
 from PIL import ImageColor
 
 from clipsketch.core.frame import Frame
-from clipsketch.core.options import DEFAULT_CANVAS_SIZE, StartStrokes
+from clipsketch.core.options import DEFAULT_CANVAS_SIZE, StartStrokes, hex_color
 from clipsketch.core.strokes import Strokes, bernstein, check_stroke_values, width_profile
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -191,11 +191,6 @@ def _hull_of_discs(a: list[float], ra: float, b: list[float], rb: float, decimal
             f"A {n(rb)} {n(rb)} 0 {far_large} 0 {n(b[0] + rb * minus[0])} {n(b[1] + rb * minus[1])} "
             f"L {n(a[0] + ra * minus[0])} {n(a[1] + ra * minus[1])} "
             f"A {n(ra)} {n(ra)} 0 {near_large} 0 {n(a[0] + ra * plus[0])} {n(a[1] + ra * plus[1])} Z")
-
-
-def hex_color(rgb) -> str:
-    """``#rrggbb`` for an RGB triple in 0..1."""
-    return "#{:02x}{:02x}{:02x}".format(*(int(round(float(c) * 255)) for c in rgb))
 
 
 def svg_to_strokes(svg: str | bytes, canvas_size: int | None = None) -> ImportedSketch:

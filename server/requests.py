@@ -1,11 +1,17 @@
-"""A ``SketchRequest`` → the engine's :class:`~clipsketch.core.options.SketchOptions`: the protocol's conventions
-(0 or empty means the server's default, CSS colors, start strokes as messages) translated once. Every check of a
-field is the contract's (:mod:`clipsketch.core.options`); what is left here is what only the protocol has.
+"""``SketchRequest`` ⇄ :class:`~clipsketch.core.options.SketchOptions`: the protocol's conventions (0 or empty means
+the server's default, CSS colors, start strokes as messages) translated once, both ways. Every check of a field is the
+contract's (:mod:`clipsketch.core.options`); what is left here is what only the protocol has.
+
+``request_options(options_request(options, photo))`` is ``options`` again for every field the protocol carries
+(:data:`NOT_SENT` lists the ones it does not: they keep their defaults on a server).
 """
 
 from __future__ import annotations
 
 import math
+
+import uuid
+from dataclasses import fields
 
 from clipsketch.core.options import (
     DEFAULT_COLOR,
@@ -13,6 +19,7 @@ from clipsketch.core.options import (
     OptionError,
     SketchOptions,
     StartStrokes,
+    hex_color,
     parse_color,
 )
 from clipsketch.core.schedules import DEFAULT_SCHEDULE
@@ -23,6 +30,45 @@ MAX_REQUEST_ID = 200
 
 MASK_MODES = {pb.MASK_DEFAULT: None, pb.MASK_ON: True, pb.MASK_OFF: False}
 RESEED_MODES = {pb.RESEED_DEFAULT: None, pb.RESEED_ON: True, pb.RESEED_OFF: False}
+
+NOT_SENT = ("canvas_size", "margin", "loss", "target", "lines")
+"""Fields of :class:`SketchOptions` the protocol does not carry: a server uses their defaults (engine settings that
+tests and benchmarks set in process)."""
+
+
+def options_request(options: SketchOptions, photo: bytes, preview_every: int = 0,
+                    request_id: str | None = None) -> pb.SketchRequest:
+    """The request for sketching ``photo`` (encoded bytes) with ``options`` (None and defaults go as 0 or empty: the
+    server's defaults). Raises :class:`OptionError` for a field the protocol cannot carry (see :data:`NOT_SENT`)."""
+    defaults = SketchOptions()
+    for name in NOT_SENT:
+        if getattr(options, name) != getattr(defaults, name):
+            raise OptionError(name, f"{name} is an engine setting a server does not take: sketch in process")
+    if options.color[3] != 1:
+        raise OptionError("color", "a server draws opaque strokes: give a color without opacity")
+    return pb.SketchRequest(
+        photo=photo, strokes=list(options.strokes), iterations=options.iterations or 0, seeds=options.seeds or 0,
+        seed=options.seed, mask=_mode(MASK_MODES, options.mask), stroke_width=options.width or 0.0,
+        stroke_color="" if options.color == DEFAULT_COLOR else hex_color(options.color[:3]),
+        preview_every=preview_every, request_id=request_id or uuid.uuid4().hex,
+        start=_start_messages(options.start) if options.start else [], schedule=options.schedule,
+        init="" if options.init == "auto" else options.init, line=options.line, one_line=options.one_line,
+        reseed=_mode(RESEED_MODES, options.reseed))
+
+
+def sent_fields() -> list[str]:
+    """The fields of :class:`SketchOptions` a request carries."""
+    return [f.name for f in fields(SketchOptions) if f.name not in NOT_SENT]
+
+
+def _mode(modes: dict, value: bool | None) -> int:
+    return next(mode for mode, meaning in modes.items() if meaning is value)
+
+
+def _start_messages(start: StartStrokes) -> list[pb.StartStroke]:
+    return [pb.StartStroke(points=list(control), width=width or 0.0, color=hex_color(color[:3]), opacity=color[3],
+                           locked=locked)
+            for control, width, color, locked in zip(start.points, start.widths, start.colors, start.locked)]
 
 
 def request_options(request: pb.SketchRequest) -> SketchOptions:

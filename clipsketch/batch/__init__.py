@@ -1,7 +1,8 @@
 """``clipsketch batch``: many photos, resumable, in process or over a fleet of servers.
 
-:mod:`.photos` says which photos and where their outputs go, :mod:`.manifest` what was done before,
-:mod:`.fleet` where jobs run and what a failure means, :mod:`.runner` runs them, :mod:`.outputs` writes the files.
+:mod:`.command` is the command line, :mod:`.photos` says which photos and where their outputs go, :mod:`.manifest`
+what was done before, :mod:`.fleet` which servers the jobs run on, :mod:`.runner` runs them through
+:mod:`clipsketch.session` and writes their files with :mod:`clipsketch.outputs`.
 """
 
 RETRIES = 4

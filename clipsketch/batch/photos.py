@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
+from clipsketch.outputs import sketch_file
+
 PHOTO_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
 """What a folder or glob contributes (case-insensitive); a file named on its own is taken whatever its name."""
 
@@ -31,7 +33,12 @@ class Photo:
 
     def output(self, count: int, suffix: str = ".svg") -> PurePosixPath:
         """The output for ``count`` strokes, relative to the output folder."""
-        return self.relative.with_name(f"{self.relative.stem}-{count}-strokes{suffix}")
+        return sketch_file(self.place, count, suffix)
+
+    @property
+    def place(self) -> PurePosixPath:
+        """Where its outputs go, relative to the output folder: its path there without suffix."""
+        return self.relative.with_suffix("")
 
 
 def collect(inputs: Sequence[str], stdin: TextIO | None = None, exclude: Path | None = None,

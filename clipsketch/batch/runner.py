@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from clipsketch.batch import PATIENCE, RETRIES
-from clipsketch.batch.fleet import Attempt, Cancelled, Fatal, Refused, Retry, Sketched
 from clipsketch.batch.manifest import DONE, FAILED, Manifest
-from clipsketch.batch.outputs import write_sketch
 from clipsketch.batch.photos import Photo, collision, content_hash
+from clipsketch.core.options import SketchOptions
+from clipsketch.outputs import write_sketches
+from clipsketch.session import Cancelled, Fatal, Outcome, Refused, Retry, run
+from clipsketch.session import Job as Attempt  # one try of a batch's job: its Finish and Cancel
 
 FIRST_BACKOFF, MAX_BACKOFF = 0.5, 15.0
 """Seconds a job waits before its first retry, and at most (doubling between)."""
@@ -163,20 +165,23 @@ class Batch:
     """One batch into the output folder ``out`` (whose :class:`Manifest` is open).
 
     Args:
+        sketch_options: what every photo is sketched with.
         options: the options as the manifest records them (a dict of JSON values): a photo done with other options
             is done again.
-        connect: ``target → server`` for :func:`~clipsketch.batch.fleet.resolve` targets (None: ``local`` runs
-            everything in this process).
+        connect: ``target → backend`` (:mod:`~clipsketch.session`) for :func:`~clipsketch.batch.fleet.resolve`
+            targets (None: the backend ``local`` runs everything in this process).
         resolve: the current targets (called again every :data:`RESOLVE_EVERY` seconds).
         png: write a PNG beside each SVG.
         animate: write a self-drawing SVG beside each (``NAME-N-strokes-animated.svg``).
         say: print a line (above the progress bar).
     """
 
-    def __init__(self, out: Path, manifest: Manifest, options: dict, png: bool, say: Callable[[str], None],
-                 animate: bool = False, connect: Callable | None = None, resolve: Callable[[], Sequence] | None = None, local=None,
+    def __init__(self, out: Path, manifest: Manifest, sketch_options: SketchOptions, options: dict, png: bool,
+                 say: Callable[[str], None], animate: bool = False, connect: Callable | None = None,
+                 resolve: Callable[[], Sequence] | None = None, local=None,
                  retries: int = RETRIES, patience: float = PATIENCE, retry_failed: bool = False):
         self.out, self.manifest, self.options, self.png, self.say = out, manifest, options, png, say
+        self.sketch_options = sketch_options
         self.animate = animate
         self.connect, self.resolve, self.local = connect, resolve, local
         self.retries, self.patience, self.retry_failed = retries, patience, retry_failed
@@ -390,7 +395,7 @@ class Batch:
         following = None
         try:
             photo = job.photo.path.read_bytes()
-            sketched = state.server.sketch(photo, job.attempt)
+            sketched = run(state.server, photo, self.sketch_options, job.attempt)
             following = self.board.hand_over(job, state.label, lambda: self._others_ready(state))
             self._record_done(job.photo, photo, sketched, state.label)
         except OSError as error:
@@ -421,13 +426,13 @@ class Batch:
 
     # --- results --------------------------------------------------------------------------------------------
 
-    def _record_done(self, photo: Photo, content: bytes, sketched: Sketched, server: str) -> None:
-        written = write_sketch(self.out, photo, sketched.svgs, self.png, self.animate)
+    def _record_done(self, photo: Photo, content: bytes, sketched: Outcome, server: str) -> None:
+        written = write_sketches(self.out, photo.place, list(sketched.sketches.values()), self.png, self.animate)
         with self._record_lock:
             self.manifest.add({"photo": str(photo.relative), "source": str(photo.path),
                                "sha256": hashlib.sha256(content).hexdigest(), "options": self.options,
                                "status": DONE, "outputs": [p.as_posix() for p in written],
-                               "loss": {str(c): float(f"{v:.6g}") for c, v in sketched.losses.items()},
+                               "loss": {str(c): float(f"{s.loss:.6g}") for c, s in sketched.sketches.items()},
                                "seconds": round(sketched.seconds, 2), "server": server})
             self.summary.sketched.append(str(photo.relative))
             self._advance()

@@ -17,7 +17,7 @@ from lxml import etree
 from PIL import Image
 
 from clipsketch.batch.manifest import MANIFEST_NAME
-from clipsketch.batch.outputs import TEMPORARY_PREFIX
+from clipsketch.outputs import TEMPORARY_PREFIX
 from clipsketch.batch.photos import collect
 from clipsketch.cli import main
 
@@ -289,10 +289,10 @@ def test_inputs_files_folders_globs_and_stdin(tmp_path, images):
 
 
 def test_in_process_batch(tmp_path, images):
-    from clipsketch.batch.fleet import LocalEngine
     from clipsketch.batch.manifest import Manifest
     from clipsketch.batch.runner import Batch
     from clipsketch.core.options import SketchOptions
+    from clipsketch.session import InProcess
 
     from tests.conftest import tiny_engine
 
@@ -302,8 +302,8 @@ def test_in_process_batch(tmp_path, images):
     options = SketchOptions(strokes=(2, 3), iterations=3, seeds=1, mask=False)
     lines = []
     with Manifest(out) as manifest:
-        batch = Batch(out, manifest, {"strokes": [2, 3]}, png=True, say=lines.append,
-                      local=LocalEngine(tiny_engine(), options))
+        batch = Batch(out, manifest, options, {"strokes": [2, 3]}, png=True, say=lines.append,
+                      local=InProcess(tiny_engine()))
         assert batch.plan(collect([str(tmp_path / "photos")], exclude=out)) == 3
         summary = batch.run()
     assert sorted(summary.sketched) == sorted(photos)

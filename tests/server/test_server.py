@@ -19,6 +19,7 @@ from PIL import Image
 from clipsketch import __version__
 from clipsketch.client import ServerError, SketchClient
 from clipsketch.core.schedules import SCHEDULES
+from clipsketch.proto import sketch_pb2 as pb
 from clipsketch.server.app import SecurityError
 
 LONG = {"strokes": [4], "iterations": 5000, "seeds": 1, "mask": False}
@@ -204,24 +205,28 @@ def encoded(image: Image.Image) -> bytes:
     ],
 )
 def test_bad_requests_are_invalid_arguments_and_the_server_keeps_serving(client, photo_bytes, photo, fields, message):
+    """Raw requests, as any client may send them (the client library checks options before it sends them)."""
     if photo is None:
         photo = encoded(Image.new("1", (10_000, 10_000)))
     elif photo == "ok":
         photo = photo_bytes
-    request = {**QUICK, **fields}
     with pytest.raises(ServerError) as refused:
-        if request.get("mask") == 99:  # the client library only sends known values; a raw request does not
-            raw = client.request(photo, **{**request, "mask": None})
-            raw.mask = 99
-            try:
-                list(client.stub.Sketch(raw, timeout=60))
-            except grpc.RpcError as error:
-                raise ServerError(error.code(), error.details()) from None
-        else:
-            client.sketch(photo, **request)
+        list(client.stream(raw_request(client, photo, **fields), timeout=60))
     assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert message in str(refused.value)
     assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"
+
+
+def raw_request(client, photo: bytes, **fields) -> pb.SketchRequest:
+    """The request of :data:`QUICK` with ``fields`` (the protocol's names and values) set as they are."""
+    raw = client.request(photo, **QUICK)
+    for name, value in fields.items():
+        if isinstance(value, list):
+            raw.ClearField(name)
+            getattr(raw, name).extend(value)
+        else:
+            setattr(raw, name, value)
+    return raw
 
 
 def test_get_info_health_and_reflection(server, client):
@@ -441,7 +446,7 @@ def test_two_workers_run_two_jobs_at_once_with_the_results_of_one_worker(make_se
 
 def test_stroke_width_is_photo_pixels(client, photo_bytes):
     """The request's width comes back as the paths' width, in the photo's pixels (the coordinates' unit)."""
-    results = client.sketch(photo_bytes, stroke_width=6.0, **QUICK)
+    results = client.sketch(photo_bytes, width=6.0, **QUICK)
     assert {round(path.width, 3) for path in results[0].paths} == {6.0}
     assert 'stroke-width="6' in results[0].svg
 
@@ -472,7 +477,7 @@ def test_every_request_leaves_a_log_line(server, client, photo_bytes, caplog):
     client.sketch(photo_bytes, request_id="first", **QUICK)
     client.sketch(photo_bytes, request_id="again", **QUICK)
     with pytest.raises(ServerError):
-        client.sketch(photo_bytes, request_id="bad", **{**QUICK, "seeds": 99})
+        client.sketch(photo_bytes, request_id="bad", **{**QUICK, "seeds": 20})  # past the server's limit of 8
     events = client.events(photo_bytes, request_id="gone", **LONG)
     for event in events:
         if event.HasField("progress"):
@@ -512,10 +517,9 @@ def test_start_strokes_over_grpc_locked_ones_come_back_unchanged(client, photo_b
     ids=["too-many", "seven-numbers", "nan", "absurd"],
 )
 def test_bad_start_strokes_are_invalid_arguments(client, photo_bytes, points, strokes, message):
-    from clipsketch.client import start_strokes
-
+    start = [pb.StartStroke(points=control, locked=True) for control in points]
     with pytest.raises(ServerError) as refused:
-        client.sketch(photo_bytes, start=start_strokes(points, locked=True), **{**QUICK, "strokes": strokes})
+        list(client.stream(raw_request(client, photo_bytes, start=start, strokes=strokes), timeout=60))
     assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT and message in str(refused.value)
     assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"  # and the server keeps serving
 
