@@ -125,9 +125,11 @@ class Engine:
         return options.target
 
     def init_for(self, options: SketchOptions) -> str:
-        """The XDoG map start points are drawn on for ``options``: ``reference`` or ``contour``."""
+        """Where ``options``' strokes start: ``reference`` (CLIPasso's XDoG map: the CLIP path's default),
+        ``contour`` (thin XDoG) or ``hed`` (HED's contours: the offline path's default; XDoG where its weights
+        cannot be had, :mod:`~clipsketch.core.sketch`)."""
         if options.init == "auto":
-            return "reference" if self.attention is not None else "contour"
+            return "reference" if self.attention is not None else "hed"
         return options.init
 
     def sketch(

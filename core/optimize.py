@@ -35,6 +35,7 @@ from clipsketch.core.losses import augment_pairs, paired_augmentation, sketch_lo
 from clipsketch.core.options import LossConfig
 from clipsketch.core.reseed import SHORTEST, collapsed_strokes, lengthen, reseeded_points
 from clipsketch.core.schedules import OptimizerConfig
+from clipsketch.core.stacked import redundant_strokes
 from clipsketch.core.step_batch import StepBatch
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.view_bank import ViewBank, seeded_draws
@@ -126,7 +127,9 @@ class Target:
     pass, right when that runs in fp32). ``view_bank``: augmentations drawn in advance with the photo's taps
     (:mod:`.view_bank`), replayed in an order shuffled by ``augmentation_seed`` (without one, the augmentations
     are drawn afresh every step from that seed). ``saliency [S, S]``: where strokes that collapsed are placed
-    afresh after the config's ``reseed_after`` steps (None: never)."""
+    afresh after the config's ``reseed_after`` steps (None: never). ``contours [S, S]``: the photo's contour ridges
+    (:func:`~clipsketch.core.contour_strokes.ridges`); given, re-seeding also moves stacked strokes
+    (:func:`~clipsketch.core.stacked.redundant_strokes`) and traces new strokes along undrawn contours."""
 
     photo: torch.Tensor
     taps: Taps
@@ -136,6 +139,7 @@ class Target:
     view_bank: ViewBank | None = None
     augmentation_seed: int = 0
     saliency: torch.Tensor | None = None
+    contours: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,7 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
             if iteration + 1 in config.reseed_after and target.saliency is not None:
                 generators = [torch.Generator().manual_seed(_reseed_seed(target.augmentation_seed, int(seed), iteration))
                               for seed in running]
-                parameters.reseed(target.saliency, generators, frozen, start)
+                parameters.reseed(target.saliency, generators, frozen, start, target.contours)
             parameters.set_rate(config.rate(iteration + 1))
     for seed in running.tolist():
         if tracker.stopped[seed] < 0:
@@ -290,18 +294,21 @@ class _Parameters:
         self._rebuild({new: state[old] for new, old in zip(self._tensors(), state)}, rows)
 
     def reseed(self, saliency: torch.Tensor, generators: list[torch.Generator], frozen: torch.Tensor | None,
-               start: Strokes) -> None:
-        """Collapsed strokes (:mod:`.reseed`) placed afresh, their Adam moments started again (the second moment
-        at the median of the sketch's other strokes, so the first steps are of the usual size) and their widths
-        back to the start's. A proposal: the best strokes so far stay the best until the new ones do better."""
+               start: Strokes, contours: torch.Tensor | None = None) -> None:
+        """Collapsed strokes (:mod:`.reseed`), and with ``contours`` stacked ones (:mod:`.stacked`), placed
+        afresh, their Adam moments started again (the second moment at the median of the sketch's other strokes,
+        so the first steps are of the usual size) and their widths back to the start's. A proposal: the best
+        strokes so far stay the best until the new ones do better."""
         points, widths = self.points().detach(), self.widths.detach()
         if self.segments is not None:
             raise ValueError("strokes of a joined line are not re-seeded (each is a piece of the one line)")
         movable = None if frozen is None else ~frozen
         collapsed = collapsed_strokes(points, widths, start.canvas_size, start.taper, movable)
+        if contours is not None:
+            collapsed |= redundant_strokes(points, widths, movable).to(collapsed.device)
         if not bool(collapsed.any()):
             return
-        fresh, collapsed = reseeded_points(points, widths, collapsed, saliency, generators, start.taper)
+        fresh, collapsed = reseeded_points(points, widths, collapsed, saliency, generators, start.taper, contours)
         if not bool(collapsed.any()):
             return
         with torch.no_grad():

@@ -39,8 +39,9 @@ REFERENCE_WIDTH = 3.0
 DEFAULT_MARGIN = 0.05
 """White margin around the photo when it is padded to a square, a fraction of its longer side."""
 
-INIT_MODES = ("contour", "reference")
-"""XDoG maps start points are drawn on (:mod:`~clipsketch.core.saliency`)."""
+INIT_MODES = ("contour", "reference", "hed")
+"""Where strokes start: two XDoG maps (:mod:`~clipsketch.core.saliency`), or HED's contours, a network trained on
+the lines people draw (:mod:`~clipsketch.core.contour_strokes`; its line drawing is then the offline target too)."""
 
 TARGETS = ("photo", "lines")
 """What a sketch can be compared with: the photo, or its line drawing (:mod:`~clipsketch.core.lines`)."""
@@ -181,10 +182,11 @@ class SketchOptions:
     (None: the schedule's as it runs on the device, see :meth:`resolve`); ``mask``: background removal (None:
     when installed); ``width`` full stroke width in photo pixels (None: 3 px per 224 of the framed photo's side)
     and ``color`` RGBA 0..1; ``margin`` around the photo when it is padded to a square (fraction of its longer
-    side); ``init`` the XDoG map that start points are drawn on (:data:`INIT_MODES`; ``auto``: CLIPasso's own
-    ``reference`` map on the CLIP path, thin ``contour`` edges on the offline one); ``target`` what the sketch
-    is compared with (:data:`TARGETS`; ``auto``: the photo on the CLIP path, its line drawing on the offline one,
-    whose ImageNet features would otherwise ask for texture) and ``lines`` how that drawing is made; ``start``
+    side); ``init`` where strokes start (:data:`INIT_MODES`; ``auto``: CLIPasso's own ``reference`` XDoG map on
+    the CLIP path, HED's contours (``hed``) on the offline one, thin XDoG ``contour`` edges where HED's weights
+    cannot be had); ``target`` what the sketch is compared with (:data:`TARGETS`; ``auto``: the photo on the CLIP
+    path, its line drawing on the offline one, whose ImageNet features would otherwise ask for texture: drawn
+    from HED's contours with ``hed``, by XDoG otherwise) and ``lines`` how the XDoG drawing is made; ``start``
     strokes to start from (and keep, when locked): each stroke count is the total, start strokes included.
     ``line`` how strokes are drawn (:data:`LINE_LOOKS`); ``one_line``: the sketch is one continuous path of that
     many cubic segments joined end to end; ``reseed``: strokes that collapse to dots or hide under others are

@@ -86,17 +86,33 @@ def frame_photo(image: Image.Image, canvas_size: int = DEFAULT_CANVAS_SIZE, marg
     frame = Frame.padded(image.width, image.height, canvas_size, margin)
     photo = to_tensor(image)
     side = max(image.width, image.height) * (1 + 2 * margin)
-    # Resample the photo onto the canvas: canvas pixel centre c maps to photo coordinate c * scale + offset.
-    steps = torch.arange(canvas_size, dtype=torch.float32) + 0.5
-    xs = (steps * frame.scale + frame.offset_x) / image.width * 2 - 1
-    ys = (steps * frame.scale + frame.offset_y) / image.height * 2 - 1
-    grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).unsqueeze(0)
+    grid = _canvas_grid(frame)
     small = photo if side <= 2 * canvas_size else _shrink(photo, canvas_size / side)
     if padding == "white":
         canvas = F.grid_sample(small - 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + 1
     else:
         canvas = F.grid_sample(small, grid, mode="bilinear", padding_mode="border", align_corners=False)
     return FramedPhoto(canvas.clamp(0, 1), photo, frame)
+
+
+def frame_map(values: torch.Tensor, frame: Frame, fill: float = 0.0) -> torch.Tensor:
+    """A map ``values [1, C, h, w]`` whose pixels cover the photo ``frame`` maps (at any resolution ``h × w``)
+    on its canvas, ``[1, C, S, S]``, sampled as :func:`frame_photo` samples the photo (antialiased when much
+    larger than the canvas, then bilinear); ``fill`` outside the photo."""
+    side = max(values.shape[-2:]) * frame.scale * frame.canvas_size / max(frame.width, frame.height)
+    small = values if side <= 2 * frame.canvas_size else _shrink(values, frame.canvas_size / side)
+    canvas = F.grid_sample(small.float() - fill, _canvas_grid(frame), mode="bilinear", padding_mode="zeros",
+                           align_corners=False)
+    return canvas + fill
+
+
+def _canvas_grid(frame: Frame) -> torch.Tensor:
+    """``grid_sample``'s grid ``[1, S, S, 2]``: canvas pixel centre ``c`` maps to photo coordinate
+    ``c * scale + offset``, normalised to -1..1 over the photo."""
+    steps = torch.arange(frame.canvas_size, dtype=torch.float32) + 0.5
+    xs = (steps * frame.scale + frame.offset_x) / frame.width * 2 - 1
+    ys = (steps * frame.scale + frame.offset_y) / frame.height * 2 - 1
+    return torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).unsqueeze(0)
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:

@@ -20,6 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from clipsketch.core.contour_strokes import place_strokes
 from clipsketch.core.raster import rasterize
 from clipsketch.core.saliency import CHAIN_STEP, sample_start_points
 from clipsketch.core.strokes import bernstein, chained_points, width_profile
@@ -107,31 +108,41 @@ def collapsed_strokes(points: torch.Tensor, widths: torch.Tensor, canvas_size: i
 
 
 def reseeded_points(points: torch.Tensor, widths: torch.Tensor, collapsed: torch.Tensor, saliency: torch.Tensor,
-                    generators: list[torch.Generator], taper: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                    generators: list[torch.Generator], taper: float = 0.0,
+                    contours: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``points`` with each ``collapsed [K, N]`` stroke replaced by a new one: its start drawn (with seed ``k``'s
     generator) from ``saliency`` where the sketch's other strokes do not draw (widened by a few pixels), its other
     control points a chain of short offsets, stretched to at least :data:`FRESH_LENGTH` of the canvas; and which
     strokes were replaced ``[K, N]``. A sketch whose other strokes already draw all but :data:`UNDRAWN_LEFT` of
     the saliency is left as it is: nothing is left to draw, and a photo that asks for fewer strokes than given
-    (one line, a rocket) is better drawn with strokes over each other than with marks where it has nothing."""
+    (one line, a rocket) is better drawn with strokes over each other than with marks where it has nothing.
+    ``contours [S, S]``: the photo's contour ridges (:func:`~clipsketch.core.contour_strokes.ridges`); given,
+    new strokes are traced along the contours no stroke draws yet
+    (:func:`~clipsketch.core.contour_strokes.place_strokes`), and fall back to the saliency where none is left."""
     canvas_size = saliency.shape[-1]
     replaced = points.detach().clone()
     changed = torch.zeros_like(collapsed)
     for k in torch.nonzero(collapsed.any(1)).flatten().tolist():
         wanted = collapsed[k]
         kept_points, kept_widths = points[k : k + 1, ~wanted].detach(), widths[k : k + 1, ~wanted].detach()
-        free = saliency
+        free, free_contours = saliency, contours
         if kept_points.shape[1]:
             ink = rasterize(kept_points, kept_widths, torch.ones(1, kept_points.shape[1], 4, dtype=points.dtype,
                                                                  device=points.device),
                             (canvas_size, canvas_size), taper=taper).alpha
             drawn = F.max_pool2d(ink, 2 * _UNDRAWN_REACH + 1, stride=1, padding=_UNDRAWN_REACH)[0, 0]
             free = saliency * (1 - drawn.to(saliency.device))
+            if contours is not None:
+                free_contours = contours * (1 - drawn.to(contours.device))
         if float(free.sum()) < UNDRAWN_LEFT * float(saliency.sum()):
             continue
         count = int(wanted.sum())
-        starts = sample_start_points(free.cpu(), count, generators[k])
-        fresh = chained_points(starts[None], CHAIN_STEP * canvas_size, generators[k])[0]
+        if contours is not None:
+            fresh = place_strokes(free_contours, count, generators[k], canvas_size, fallback=free,
+                                  total=points.shape[1])
+        else:
+            starts = sample_start_points(free.cpu(), count, generators[k])
+            fresh = chained_points(starts[None], CHAIN_STEP * canvas_size, generators[k])[0]
         replaced[k, wanted] = _stretched(fresh, FRESH_LENGTH * canvas_size).to(points)
         changed[k] = wanted
     return replaced, changed

@@ -2,7 +2,8 @@
 
     photo ─► load ─► plan (the options resolved for the engine's device and checked against the photo)
           ─► mask (U²-Net, optional) ─► frame (pad to a square canvas; widths to canvas pixels here, once)
-          ─► saliency ─► per stroke count: initial strokes (after any start strokes) ─► optimize ─► SVG
+          ─► contours (HED, offline path) ─► saliency ─► per stroke count: initial strokes (after any start
+          strokes; along the longest defining contours with HED) ─► optimize ─► SVG
 
 Stroke counts share the photo's preprocessing, saliency, the photo's taps and the view bank. Run through
 :meth:`Engine.events <clipsketch.core.engine.Engine.events>`, which yields the events of
@@ -16,6 +17,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from importlib import metadata
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -23,12 +25,14 @@ from clipsketch.core import mask as background
 from clipsketch.core.animate import drawing_order
 from clipsketch.core.backbones import BlurredTaps
 from clipsketch.core.events import CountDone, CountResult, Event, Finished, Progress, SketchResult, Started
+from clipsketch.core.contour_strokes import initial_contour_points, ridges
+from clipsketch.core.contours import ContoursUnavailable, contour_map
 from clipsketch.core.frame import Frame
 from clipsketch.core.lines import line_drawing
 from clipsketch.core.losses import paired_augmentation
 from clipsketch.core.optimize import Controls, SeedTracker, Step, Target, clamp_points, optimize_strokes
 from clipsketch.core.options import DEFAULT_CANVAS_SIZE, WEIGHT_RANGE, SketchOptions, SketchPlan, StartStrokes
-from clipsketch.core.photo import PhotoInput, frame_photo, load_photo
+from clipsketch.core.photo import PhotoInput, frame_map, frame_photo, load_photo
 from clipsketch.core.raster import rasterize_strokes
 from clipsketch.core.saliency import (
     initial_points,
@@ -41,6 +45,8 @@ from clipsketch.core.step_batch import StepBatch
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.svg import strokes_to_svg
 from clipsketch.core.view_bank import draw_view_bank
+
+XDOG_NOTE = "Strokes start on XDoG edges and are compared with XDoG's line drawing instead of HED's contours."
 
 
 def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan,
@@ -59,22 +65,37 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
         image = background.whiten_background(image, foreground)
     framed = frame_photo(image, options.canvas_size, options.margin)
     frame, canvas = framed.frame, framed.image.to(engine.device)
-    saliency, saliency_source = _saliency(engine, canvas, foreground, options)
-    yield Started(str(engine.device), engine.description, saliency_source, use_mask, list(engine.notes), frame)
+    notes = list(engine.notes)
+    contours = None
+    if engine.init_for(options) == "hed":
+        try:
+            contours = framed_contours(image, frame, engine.device)  # one HED pass per photo
+        except ContoursUnavailable as error:
+            notes.append(f"{error}. {XDOG_NOTE}")
+    saliency, saliency_source = _saliency(engine, canvas, foreground, options, contours)
+    yield Started(str(engine.device), engine.description, saliency_source, use_mask, notes, frame)
 
-    target = replace(_target(engine, plan, image, canvas, foreground), saliency=saliency)
+    ridge = None if contours is None else ridges(contours).to(engine.device)
+    target = replace(_target(engine, plan, image, canvas, foreground, ridge), saliency=saliency, contours=ridge)
     controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs, batch)
     results: dict[int, CountResult] = {}
     seeds = plan.seed_numbers
     bounds = photo_bounds(frame)
     width = frame.to_canvas_width(options.width)
     given = start_strokes(options.start, frame, width) if options.start else None
-    free_saliency = saliency if given is None else saliency * (1 - coverage(given).to(saliency.device))
+    free = None if given is None else 1 - coverage(given).to(saliency.device)
+    free_saliency = saliency if free is None else saliency * free
+    free_ridge = None if ridge is None else ridge if free is None else ridge * free
+    subject = None if contours is None else _subject(foreground, frame)
     width_range = (WEIGHT_RANGE[0] * width, WEIGHT_RANGE[1] * width) if options.line == "weighted" else None
     for count in options.strokes:
         fresh = count - (given.num_strokes if given else 0)
-        placed = initial_route(free_saliency, fresh, seeds) if options.one_line else \
-            initial_points(free_saliency, fresh, seeds, options.canvas_size)
+        if options.one_line:
+            placed = initial_route(free_saliency, fresh, seeds)
+        elif free_ridge is not None:
+            placed = initial_contour_points(free_ridge, fresh, seeds, options.canvas_size, subject, free_saliency)
+        else:
+            placed = initial_points(free_saliency, fresh, seeds, options.canvas_size)
         points = clamp_points(placed, bounds)
         start = replace(Strokes.from_points(points, width, options.color, options.canvas_size), taper=plan.taper)
         frozen = None
@@ -106,15 +127,18 @@ def _plan_for(options: SketchOptions | SketchPlan, device_type: str, photo_size:
     return options
 
 
-def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground) -> Target:
+def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground,
+            ridge: torch.Tensor | None = None) -> Target:
     """What every stroke count is matched with: the photo, or its line drawing seen through a blur (the
-    engine's :meth:`~clipsketch.core.engine.Engine.target_for`), its taps, and the view bank."""
+    engine's :meth:`~clipsketch.core.engine.Engine.target_for`; drawn from the contour ``ridge [S, S]`` when
+    given, by XDoG otherwise), its taps, and the view bank."""
     options = plan.options
     compared, backbone = canvas, engine.backbone
     if engine.target_for(options) == "lines":
         style = options.lines
         outline = foreground if style.outline else None
-        compared = line_drawing(image, options.canvas_size, options.margin, style, outline).to(engine.device)
+        compared = line_drawing(image, options.canvas_size, options.margin, style, outline,
+                                None if ridge is None else ridge.cpu()).to(engine.device)
         backbone = BlurredTaps(engine.backbone, style.blur * options.canvas_size / DEFAULT_CANVAS_SIZE)
     with torch.no_grad(), engine.autocast():
         taps = backbone(compared)
@@ -130,11 +154,15 @@ def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground) -
     return Target(compared, taps, backbone, options.loss, evaluation_taps, view_bank)
 
 
-def _saliency(engine, canvas: torch.Tensor, foreground, options: SketchOptions) -> tuple[torch.Tensor, str]:
+def _saliency(engine, canvas: torch.Tensor, foreground, options: SketchOptions,
+              contours: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
     """Saliency ``[S, S]`` on the canvas and a description of where it came from; ``foreground`` is the
-    photo's U²-Net mask ``[H, W]`` (None: no mask)."""
+    photo's U²-Net mask ``[H, W]`` (None: no mask); ``contours``: HED's map on the canvas ``[S, S]`` (None:
+    XDoG's, the ``contour`` map when HED's was asked for but cannot be had)."""
     size = canvas.shape[-1]
-    if engine.init_for(options) == "reference":
+    if contours is not None:
+        edges, edges_name = contours.to(canvas.device), "HED contours"
+    elif engine.init_for(options) == "reference":
         edges, edges_name = xdog_reference_mask(canvas)[0, 0], "XDoG (CLIPasso's map)"
     else:
         edges, edges_name = xdog_edges(canvas)[0, 0], "XDoG edges"
@@ -172,6 +200,27 @@ def _count_result(engine, count: int, start: Strokes, tracker: SeedTracker, seed
     return CountResult(count, strokes, frame, svg, loss, seeds[winner], tracker.history[winner],
                        {seed: float(v) for seed, v in zip(seeds, tracker.best_loss)}, tracker.stopped[winner],
                        options.schedule, options.one_line)
+
+
+def framed_contours(image, frame: Frame, device: torch.device | str = "cpu") -> torch.Tensor:
+    """HED's contour map (:func:`~clipsketch.core.contours.contour_map`) of ``image`` (the photo, whitened where a
+    mask is used) on the canvas ``[S, S]`` 0..1 (on the CPU), framed as the photo is (no contour outside it);
+    ``device``: where the network runs.
+
+    Raises:
+        ContoursUnavailable: HED's weights cannot be had."""
+    probability = torch.from_numpy(contour_map(image, device=device))[None, None]
+    return frame_map(probability, frame)[0, 0].clamp(0, 1)
+
+
+def _subject(foreground, frame: Frame) -> torch.Tensor | None:
+    """Where the subject is on the canvas ``[S, S]`` 0..1: the U²-Net ``foreground [H, W]`` framed and widened
+    by a few pixels (so that its outline, on the mask's edge, counts as the subject's); None without a mask."""
+    if foreground is None:
+        return None
+    mask = frame_map(torch.as_tensor(np.asarray(foreground, dtype=np.float32))[None, None], frame)
+    reach = max(1, round(4 * frame.canvas_size / DEFAULT_CANVAS_SIZE))
+    return F.max_pool2d(mask, 2 * reach + 1, stride=1, padding=reach)[0, 0]
 
 
 @functools.cache

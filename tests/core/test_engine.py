@@ -133,7 +133,7 @@ def test_cancel_stops_between_steps(tiny_engine, chelsea):
         ({"iterations": -5}, "iterations"),
         ({"seeds": 0}, "seeds"),
         ({"color": (0, 0, 0)}, "color"),
-        ({"init": "edges"}, "init must be one of auto, contour, reference, got 'edges'"),
+        ({"init": "edges"}, "init must be one of auto, contour, reference, hed, got 'edges'"),
         ({"target": "edges"}, "target must be one of auto, photo, lines, got 'edges'"),
     ],
 )

@@ -1,0 +1,71 @@
+"""Stacked strokes: strokes that run along others' lines, so that their ink draws nothing new.
+
+A stroke is *stacked* when, for at least :data:`STACKED_SHARE` of its length, its centre line runs within one
+stroke width (its own) of the centre line of another stroke of the same sketch. :func:`stacked_strokes` counts
+them as the issue's measure does (every stroke against all the others: two strokes on one line are both
+stacked); :func:`redundant_strokes` picks the fewest to move (the longest strokes are kept first, a stroke is
+moved when it is stacked on those kept), which re-seeding (:mod:`~clipsketch.core.reseed`) places afresh.
+
+Shapes: points ``[K, N, 4, 2]`` canvas pixels (``K`` sketches), widths ``[K, N]`` full widths in the same pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from clipsketch.core.strokes import bernstein
+
+STACKED_SHARE = 0.8
+"""Share of a stroke's length that must lie along other strokes for it to count as stacked."""
+
+_SAMPLES = 48
+"""Pieces each stroke is cut into to measure how much of it runs along others."""
+
+
+def near_others(points: torch.Tensor, widths: torch.Tensor,
+                samples: int = _SAMPLES) -> tuple[torch.Tensor, torch.Tensor]:
+    """Whether each piece of each stroke lies within the stroke's width of each other stroke's centre line,
+    ``[K, N, samples, N]`` bool (False against itself), and the pieces' lengths ``[K, N, samples]`` (pixels).
+    The centre lines are polylines of ``2 samples + 1`` points (closer than a pixel on strokes up to
+    ``2 samples`` pixels long; the distance to the nearest point, an overestimate of at most half a spacing)."""
+    points, widths = points.detach().float(), widths.detach().float()
+    count = points.shape[1]
+    edges = torch.einsum("tk,...kd->...td", bernstein(torch.linspace(0, 1, samples + 1)).to(points), points)
+    middles = 0.5 * (edges[..., 1:, :] + edges[..., :-1, :])  # [K, N, samples, 2]
+    lengths = (edges[..., 1:, :] - edges[..., :-1, :]).norm(dim=-1)
+    lines = torch.einsum("tk,...kd->...td", bernstein(torch.linspace(0, 1, 2 * samples + 1)).to(points), points)
+    batch = points.shape[0]
+    distance = torch.cdist(middles.reshape(batch, -1, 2), lines.reshape(batch, -1, 2))  # [K, N*s, N*(2s+1)]
+    distance = distance.view(batch, count, samples, count, -1).amin(-1)  # [K, N, s, N]
+    near = distance <= widths[:, :, None, None]
+    near &= ~torch.eye(count, dtype=torch.bool, device=near.device)[None, :, None, :]
+    return near, lengths
+
+
+def stacked_strokes(points: torch.Tensor, widths: torch.Tensor, share: float = STACKED_SHARE) -> torch.Tensor:
+    """Which strokes ``[K, N]`` (bool) run, for at least ``share`` of their length, within their width of the
+    other strokes' centre lines."""
+    near, lengths = near_others(points, widths)
+    along = (near.any(-1) * lengths).sum(-1)
+    return along >= share * lengths.sum(-1).clamp_min(1e-9)
+
+
+def redundant_strokes(points: torch.Tensor, widths: torch.Tensor, movable: torch.Tensor | None = None,
+                      share: float = STACKED_SHARE) -> torch.Tensor:
+    """The strokes ``[K, N]`` (bool) to move so that no stroke left is stacked on the others left: strokes that
+    cannot move (``movable [N]`` False) are kept first, then the longest; a stroke stacked on those kept so far
+    is to move, any other is kept."""
+    near, lengths = near_others(points, widths)
+    total = lengths.sum(-1)  # [K, N]
+    moved = torch.zeros_like(total, dtype=torch.bool)
+    fixed = torch.zeros(points.shape[1], dtype=torch.bool) if movable is None else ~movable.cpu()
+    for k in range(points.shape[0]):
+        order = sorted(range(points.shape[1]), key=lambda n: (not bool(fixed[n]), -float(total[k, n])))
+        kept: list[int] = []
+        for n in order:
+            along = float((near[k, n][:, kept].any(-1) * lengths[k, n]).sum()) if kept else 0.0
+            if not fixed[n] and along >= share * float(total[k, n]):
+                moved[k, n] = True
+            else:
+                kept.append(n)
+    return moved
