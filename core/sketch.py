@@ -46,6 +46,9 @@ from clipsketch.core.strokes import Strokes
 from clipsketch.core.svg import strokes_to_svg
 from clipsketch.core.view_bank import draw_view_bank
 
+CONTEXT = 0.4
+"""How much the contours around the subject (outside its U²-Net mask) count against the subject's own, for where
+strokes start and in the line drawing: a rocket's towers are drawn, after the rocket."""
 XDOG_NOTE = "Strokes start on XDoG edges and are compared with XDoG's line drawing instead of HED's contours."
 
 
@@ -61,6 +64,7 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     options = plan.options
     use_mask = background.is_available() if options.mask is None else options.mask
     foreground = background.foreground_mask(image) if use_mask else None  # one U²-Net pass per photo
+    photo = image  # HED sees the photo itself: its context (a rocket's towers) is drawn after the subject
     if foreground is not None:
         image = background.whiten_background(image, foreground)
     framed = frame_photo(image, options.canvas_size, options.margin)
@@ -69,14 +73,17 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     contours = None
     if engine.init_for(options) == "hed":
         try:
-            contours = framed_contours(image, frame, engine.device)  # one HED pass per photo
+            contours = framed_contours(photo, frame, engine.device)  # one HED pass per photo
         except ContoursUnavailable as error:
             notes.append(f"{error}. {XDOG_NOTE}")
-    saliency, saliency_source = _saliency(engine, canvas, foreground, options, contours)
+    subject = None if contours is None else subject_weight(foreground, frame)
+    saliency, saliency_source = _saliency(engine, canvas, foreground, options, contours, subject)
     yield Started(str(engine.device), engine.description, saliency_source, use_mask, notes, frame)
 
     ridge = None if contours is None else ridges(contours).to(engine.device)
-    target = replace(_target(engine, plan, image, canvas, foreground, ridge), saliency=saliency, contours=ridge)
+    weighted = None if ridge is None else ridge if subject is None else ridge * subject.to(ridge.device)
+    target = replace(_target(engine, plan, image, canvas, foreground, weighted), saliency=saliency,
+                     contours=weighted)
     controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs, batch)
     results: dict[int, CountResult] = {}
     seeds = plan.seed_numbers
@@ -86,7 +93,6 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     free = None if given is None else 1 - coverage(given).to(saliency.device)
     free_saliency = saliency if free is None else saliency * free
     free_ridge = None if ridge is None else ridge if free is None else ridge * free
-    subject = None if contours is None else _subject(foreground, frame)
     width_range = (WEIGHT_RANGE[0] * width, WEIGHT_RANGE[1] * width) if options.line == "weighted" else None
     for count in options.strokes:
         fresh = count - (given.num_strokes if given else 0)
@@ -155,14 +161,18 @@ def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground,
 
 
 def _saliency(engine, canvas: torch.Tensor, foreground, options: SketchOptions,
-              contours: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
+              contours: torch.Tensor | None = None, subject: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
     """Saliency ``[S, S]`` on the canvas and a description of where it came from; ``foreground`` is the
     photo's U²-Net mask ``[H, W]`` (None: no mask); ``contours``: HED's map on the canvas ``[S, S]`` (None:
-    XDoG's, the ``contour`` map when HED's was asked for but cannot be had)."""
+    XDoG's, the ``contour`` map when HED's was asked for but cannot be had), weighted by ``subject [S, S]``
+    (:func:`subject_weight`; None: no mask)."""
     size = canvas.shape[-1]
     if contours is not None:
-        edges, edges_name = contours.to(canvas.device), "HED contours"
-    elif engine.init_for(options) == "reference":
+        edges = contours.to(canvas.device)
+        if subject is None:
+            return edges, "HED contours"
+        return edges * subject.to(canvas.device), "U²-Net foreground × HED contours"
+    if engine.init_for(options) == "reference":
         edges, edges_name = xdog_reference_mask(canvas)[0, 0], "XDoG (CLIPasso's map)"
     else:
         edges, edges_name = xdog_edges(canvas)[0, 0], "XDoG edges"
@@ -203,8 +213,7 @@ def _count_result(engine, count: int, start: Strokes, tracker: SeedTracker, seed
 
 
 def framed_contours(image, frame: Frame, device: torch.device | str = "cpu") -> torch.Tensor:
-    """HED's contour map (:func:`~clipsketch.core.contours.contour_map`) of ``image`` (the photo, whitened where a
-    mask is used) on the canvas ``[S, S]`` 0..1 (on the CPU), framed as the photo is (no contour outside it);
+    """HED's contour map (:func:`~clipsketch.core.contours.contour_map`) of ``image`` (the photo) on the canvas ``[S, S]`` 0..1 (on the CPU), framed as the photo is (no contour outside it);
     ``device``: where the network runs.
 
     Raises:
@@ -213,14 +222,16 @@ def framed_contours(image, frame: Frame, device: torch.device | str = "cpu") -> 
     return frame_map(probability, frame)[0, 0].clamp(0, 1)
 
 
-def _subject(foreground, frame: Frame) -> torch.Tensor | None:
-    """Where the subject is on the canvas ``[S, S]`` 0..1: the U²-Net ``foreground [H, W]`` framed and widened
-    by a few pixels (so that its outline, on the mask's edge, counts as the subject's); None without a mask."""
+def subject_weight(foreground, frame: Frame, context: float = CONTEXT) -> torch.Tensor | None:
+    """How much each canvas pixel's contours count ``[S, S]``: 1 on the subject (the U²-Net ``foreground
+    [H, W]`` framed and widened by a few pixels, so that its outline, on the mask's edge, is the subject's),
+    ``context`` elsewhere; None without a mask (every contour counts)."""
     if foreground is None:
         return None
     mask = frame_map(torch.as_tensor(np.asarray(foreground, dtype=np.float32))[None, None], frame)
     reach = max(1, round(4 * frame.canvas_size / DEFAULT_CANVAS_SIZE))
-    return F.max_pool2d(mask, 2 * reach + 1, stride=1, padding=reach)[0, 0]
+    subject = F.max_pool2d(mask, 2 * reach + 1, stride=1, padding=reach)[0, 0].clamp(0, 1)
+    return subject + context * (1 - subject)
 
 
 @functools.cache
