@@ -198,7 +198,7 @@ def encoded(image: Image.Image) -> bytes:
         ("ok", {"preview_every": -1}, "preview_every"),
         ("ok", {"request_id": "x" * 300}, "request_id is 300 characters"),
         ("ok", {"schedule": "slow"}, "schedule must be one of reference, fast, got 'slow'"),
-        ("ok", {"init": "edges"}, "init must be one of auto, contour, reference, got 'edges'"),
+        ("ok", {"init": "edges"}, "init must be one of auto, contour, reference, hed, got 'edges'"),
         ("ok", {"line": "brush"}, "line must be one of uniform, tapered, weighted, got 'brush'"),
         ("ok", {"one_line": True, "line": "tapered"}, "one uniform line"),
         (b"\0" * (34 * 2**20), {}, "more than the limit of 33554432"),  # past the limit, short of the transport's
