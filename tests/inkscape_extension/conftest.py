@@ -14,13 +14,10 @@ import pytest
 
 from clipsketch import inkscape
 
-INKSCAPE_PYTHON = "/usr/bin/python3"
-INKSCAPE_INKEX = "/usr/share/inkscape/extensions"
+from tests.conftest import INKSCAPE_INKEX, INKSCAPE_PYTHON
+
 EXTENSION_SOURCE = Path(__file__).resolve().parents[2] / "inkscape_extension"
 sys.path.insert(0, str(EXTENSION_SOURCE))  # the extension's inkex-only modules (placement, pictures) for unit tests
-
-if not (os.path.isfile(INKSCAPE_PYTHON) and os.path.isdir(INKSCAPE_INKEX)):  # pragma: no cover
-    pytest.exit("the extension's tests need Inkscape's Python and inkex: run `make test` (it installs inkscape)", 2)
 
 
 @pytest.fixture(scope="session")
