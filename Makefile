@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
-TEST_APT_PACKAGES := libcairo2 chromium inkscape xvfb xauth xdotool openssl procps python3-lxml python3-numpy python3-cssselect python3-scour python3-gi python3-gi-cairo gir1.2-gtk-3.0
+TEST_APT_PACKAGES := libcairo2 chromium chromium-driver inkscape xvfb xauth xdotool openssl procps python3-lxml python3-numpy python3-cssselect python3-scour python3-gi python3-gi-cairo gir1.2-gtk-3.0
 PHOTO ?=
 ARGS ?=
 

@@ -26,8 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     from clipsketch.batch import command as batch_command
     from clipsketch import serving
 
+    from clipsketch.web import command as web_command
+
     batch_command.add_parser(commands)
     serving.add_parsers(commands)
+    web_command.add_parser(commands)
     _add_inkscape_parser(commands)
     render = commands.add_parser("render", help="draw an SVG sketch with the differentiable rasterizer (PNG)")
     render.add_argument("svg", type=Path, help="SVG sketch (clipsketch's own, or any SVG with stroked paths)")

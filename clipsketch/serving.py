@@ -48,6 +48,9 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-file", default=None, help="require the token in this file")
     parser.add_argument("--tls-cert", default=None, help="PEM certificate for TLS")
     parser.add_argument("--tls-key", default=None, help="PEM private key for TLS")
+    parser.add_argument("--web", default=None, metavar="HOST:PORT",
+                        help="also serve the sketching page here (its jobs join this server's queue); off "
+                             "loopback it asks for the token")
     parser.add_argument("--drain-seconds", type=float, default=DEFAULT_DRAIN_SECONDS,
                         help="on SIGTERM or Ctrl-C, let running jobs finish this long before stopping them; a "
                              f"second signal stops them at once (default {DEFAULT_DRAIN_SECONDS:g})")

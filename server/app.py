@@ -118,7 +118,7 @@ class SketchServer:
 
     def __init__(self, load_engine, listen: str = "127.0.0.1:50051", token: str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None, max_queue: int = 16, workers: int = 1,
-                 limits: Limits | None = None, cache_size: int = 32, max_batch: int = 1):
+                 limits: Limits | None = None, cache_size: int = 32, max_batch: int = 1, local_port: bool = False):
         check_security(listen, token, tls_cert, tls_key)
         if max_queue < 1 or workers < 1 or max_batch < 1:
             raise ValueError("max_queue, workers and max_batch must be at least 1")
@@ -159,6 +159,16 @@ class SketchServer:
                           "address is not this computer's")
         host, _ = split_address(listen)
         self.address = join_address(host, self.port)
+        self.local_address = self._local_address(host, bool(tls_cert)) if local_port else None
+
+    def _local_address(self, host: str, tls: bool) -> str:
+        """Where this process reaches its own server (``serve --web``'s page): the listening port through loopback,
+        or with TLS an extra plain port on 127.0.0.1 (the token is checked there too)."""
+        if tls:
+            return join_address("127.0.0.1", self.server.add_insecure_port("127.0.0.1:0"))
+        if host in ("0.0.0.0", "::", ""):
+            return join_address("127.0.0.1" if host != "::" else "::1", self.port)
+        return self.address
 
     def _models_ready(self, ok: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -268,8 +278,10 @@ def serve(args) -> int:
     divide_threads(args.workers)
     kind = device_kind(args.device)
     max_batch = args.max_batch or default_max_batch(kind, free_memory(kind))
+    if args.web:
+        check_security(args.web, token, args.tls_cert, args.tls_key)  # off loopback the page needs the token too
     server = SketchServer(load_engine, args.listen, token, args.tls_cert, args.tls_key, args.max_queue, args.workers,
-                          max_batch=max_batch)
+                          max_batch=max_batch, local_port=bool(args.web))
     stopped, cancel_now = threading.Event(), threading.Event()
 
     def on_signal(number, _frame):
@@ -288,10 +300,29 @@ def serve(args) -> int:
         if server.models.engine is None:
             server.stop(0)
             raise RuntimeError(server.models.error or "loading the models failed")
+    page = _start_page(args, server, token) if args.web else None
     print(f"clipsketch serve: listening on {server.address}", flush=True)
     log.info("listening", extra={"fields": {"address": server.address, "tls": bool(args.tls_cert),
                                             "token": bool(token), "max_batch": max_batch}})
+    if page is not None:
+        print(f"clipsketch serve: web page on {page.url}", flush=True)
+        log.info("web page", extra={"fields": {"url": page.url}})
     stopped.wait()
+    if page is not None:
+        page.stop()
     server.drain(args.drain_seconds, cancel_now)
     log.info("stopped")
     return 0
+
+
+def _start_page(args, server: SketchServer, token: str | None):
+    """``serve --web``: the page on ``args.web``, its jobs sent to this server's own queue over loopback, as many at
+    once as the queue and the workers take (so the places in the queue and the step batch are the server's)."""
+    from clipsketch.session import OnServer
+    from clipsketch.web.command import PageThread
+    from clipsketch.web.jobs import PREVIEW_EVERY
+
+    slots = args.max_queue + server.jobs.slots
+    backend = OnServer(server.local_address, token, label="this server", preview_every=PREVIEW_EVERY)
+    return PageThread(args.web, [(backend, slots)], token, "on this server", max_waiting=slots,
+                      tls_cert=args.tls_cert, tls_key=args.tls_key).start()
