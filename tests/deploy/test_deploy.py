@@ -115,6 +115,7 @@ def test_the_deployment_command_serves_what_the_probes_ask(tmp_path):
     container = by_kind(render(KUBERNETES / "gpu"))["Deployment"]["spec"]["template"]["spec"]["containers"][0]
     args = list(container["args"])
     args[args.index("--listen") + 1] = "127.0.0.1:0"
+    args[args.index("--web") + 1] = "127.0.0.1:0"
     token = tmp_path / "token"
     token.write_text("s3cret\n")
     args[args.index("--token-file") + 1] = str(token)
@@ -135,6 +136,19 @@ def test_the_deployment_command_serves_what_the_probes_ask(tmp_path):
     finally:
         process.kill()
         process.wait(10)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_web_page_port_agrees_between_the_server_the_pod_and_the_service(overlay):
+    objects = by_kind(render(KUBERNETES / overlay))
+    container = objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    web = option(container["args"], "--web")
+    port = int(web.rsplit(":", 1)[1])
+    assert web.startswith("0.0.0.0:")  # off loopback: the page asks for the token the server requires
+    assert {"name": "http", "containerPort": port} in container["ports"]
+    service_port = next(p for p in objects["Service"]["spec"]["ports"] if p["name"] == "http")
+    assert service_port["port"] == port and service_port["targetPort"] == "http"
+    assert f"EXPOSE 50051 {port}" in (DEPLOY / "Dockerfile").read_text()
 
 
 def test_the_dockerfile_passes_hadolint():
