@@ -26,11 +26,12 @@ from clipsketch import session
 
 log = logging.getLogger("clipsketch.web")
 
-PREVIEW_EVERY = 5
-"""Steps between two previews of the strokes the page draws."""
+PREVIEW_EVERY = 1
+"""Steps between two previews the backend makes: every step, thinned here by :data:`PROGRESS_SECONDS` (so the
+first step of a count is drawn at once, on a slow CPU as on a fast GPU)."""
 
-PROGRESS_SECONDS = 0.25
-"""Progress without a preview reaches the page at most this often (the last step of a count always does)."""
+PROGRESS_SECONDS = 0.1
+"""Progress (with its preview) reaches the page at most this often; a count's first and last steps always do."""
 
 FINAL = ("done", "failed", "cancelled")
 """The events that end a job's stream."""
@@ -71,6 +72,7 @@ class WebJob:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _waiters: set = field(default_factory=set, repr=False)
     _last_progress: float = 0.0
+    _count: int = 0
 
     @property
     def id(self) -> str:
@@ -89,7 +91,7 @@ class WebJob:
             loop.call_soon_threadsafe(wake.set)
 
     def on_event(self, event: session.Event) -> None:
-        """A session event, as the page sees it (progress thinned to previews and :data:`PROGRESS_SECONDS`)."""
+        """A session event, as the page sees it (progress thinned to :data:`PROGRESS_SECONDS`)."""
         if isinstance(event, session.Queued):
             self.record({"type": "queued", "position": event.position})
         elif isinstance(event, session.Started):
@@ -98,9 +100,9 @@ class WebJob:
                          "notes": list(event.notes)})
         elif isinstance(event, session.Progress):
             now = time.monotonic()
-            last = event.iteration >= event.iterations
-            if event.preview or last or now - self._last_progress >= PROGRESS_SECONDS:
-                self._last_progress = now
+            edge = event.count != self._count or event.iteration >= event.iterations
+            if edge or now - self._last_progress >= PROGRESS_SECONDS:
+                self._count, self._last_progress = event.count, now
                 self.record(progress_payload(event))
         elif isinstance(event, session.Sketch):
             self.sketches[event.count] = event

@@ -18,7 +18,7 @@ from clipsketch.core.options import OptionError, SketchOptions
 from clipsketch.session import InProcess
 from clipsketch.web.app import COOKIE, create_app, loopback_hosts
 from clipsketch.web.form import form_options
-from clipsketch.web.jobs import Dispatcher, safe_name
+from clipsketch.web.jobs import PREVIEW_EVERY, Dispatcher, safe_name
 
 from tests.conftest import tiny_engine
 
@@ -38,7 +38,7 @@ def make_client(engine):
 
     def make(token: str | None = None, hosts=loopback_hosts(8150), limits: Limits | None = None,
              base: str = BASE) -> TestClient:
-        dispatcher = Dispatcher([(InProcess(engine, 2), 1)])
+        dispatcher = Dispatcher([(InProcess(engine, PREVIEW_EVERY), 1)])
         client = TestClient(create_app(dispatcher, token, hosts, limits), base_url=base)
         made.append(dispatcher)
         return client

@@ -71,8 +71,9 @@ def start(driver, photo: Path) -> None:
 
 
 def status(driver) -> str:
+    """The status of the newest job (the last card)."""
     shown = by_css(driver, ".job .status")
-    return shown[0].text if shown else ""
+    return shown[-1].text if shown else ""
 
 
 @pytest.mark.parametrize("setup", SETUPS)

@@ -144,7 +144,7 @@ function newCard(photo) {
   const card = $("#job-template").content.firstElementChild.cloneNode(true);
   $(".name", card).textContent = photo.file.name || "pasted photo";
   $(".status", card).textContent = "Uploading…";
-  $("#jobs").prepend(card);
+  $("#jobs").append(card);
   $("#jobs-head").hidden = false;
   $("#empty").hidden = true;
   return card;
@@ -248,7 +248,10 @@ function progress(state, event) {
     const left = (now - timing.start) / 1000 / done * (event.iterations - event.iteration);
     $(".eta", state.card).textContent = `about ${seconds(left)} left for ${event.count} strokes`;
   }
-  if (event.preview.length) drawStrokes($(".strokes", state.card), event.preview);
+  if (event.preview.length) {
+    drawStrokes($(".strokes", state.card), event.preview);
+    $(".use", state.card).hidden = false;
+  }
 }
 
 function drawStrokes(group, paths) {
@@ -275,7 +278,7 @@ function ended(state, text) {
   $(".use", card).hidden = true;
   $(".cancel", card).hidden = true;
   $(".bar", card).hidden = true;
-  $(".stage", card).classList.toggle("collapsed", $(".results", card).children.length > 0);
+  $(".live-side", card).hidden = true;
   card.classList.add("ended");
 }
 
@@ -297,9 +300,8 @@ function showDownloads(state) {
     }
     figure.append(links);
   }
-  const zip = $(".zip", card);
-  zip.href = `/api/jobs/${state.id}/zip`;
-  zip.hidden = false;
+  $(".zip", card).href = `/api/jobs/${state.id}/zip`;
+  $(".job-foot", card).hidden = false;
   updateZipAll();
 }
 
