@@ -38,9 +38,9 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="groups of jobs run side by side, each with its own threads (default one per device)")
     parser.add_argument("--max-batch", type=int, default=0,
-                        help="jobs a worker runs at once, sharing each optimisation step (default: 1 on a GPU, "
-                             "where the shared step has not been measured yet; from the free memory on a CPU, "
-                             "2 there)")
+                        help="jobs a worker runs at once, sharing each optimisation step (default: on a CPU from "
+                             "its free memory, at most 2; on a GPU 1, until the batched step has been measured "
+                             "there)")
     parser.add_argument("--backbone", default="auto", choices=BACKBONES)
     parser.add_argument("--precision", default="auto", choices=PRECISIONS)
     parser.add_argument("--clip-weights", default=None, help="local CLIP RN101 checkpoint (file or directory)")
