@@ -8,6 +8,8 @@ and server-sent events.
                                     SVG and lock_start → 201 {"job": …}; 400/413 with {"error": message}
     GET  /api/jobs/ID               the job
     GET  /api/jobs/ID/events        its events (text/event-stream; ``id:`` lines, Last-Event-ID resumes)
+    GET  /api/events?jobs=ID.N,…    the events of several jobs, each from its index N, as one stream (the page's:
+                                    each event names its ``job`` and ``index``)
     POST /api/jobs/ID/finish        Use this: its best strokes so far
     POST /api/jobs/ID/cancel
     GET  /api/jobs/ID/files/NAME    one of its files; GET /api/jobs/ID/zip all of them
@@ -34,7 +36,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from clipsketch.core.limits import Limits
-from clipsketch.web.jobs import Dispatcher, Photo, QueueFull, WebJob, safe_name, zip_jobs
+from clipsketch.web.jobs import Dispatcher, Photo, QueueFull, WebJob, follow_all, safe_name, zip_jobs
 
 COOKIE = "clipsketch_token"
 MAX_START_SVG_BYTES = 4 * 2**20
@@ -126,6 +128,7 @@ def create_app(dispatcher: Dispatcher, token: str | None = None, hosts: set[str]
         Route("/api/jobs", api.submit, methods=["POST"]),
         Route("/api/jobs/{job}", api.job),
         Route("/api/jobs/{job}/events", api.events),
+        Route("/api/events", api.many_events),
         Route("/api/jobs/{job}/finish", api.finish, methods=["POST"]),
         Route("/api/jobs/{job}/cancel", api.cancel, methods=["POST"]),
         Route("/api/jobs/{job}/files/{name}", api.file),
@@ -260,6 +263,27 @@ class Api:
                 else:
                     index, event = item
                     yield f"id: {index}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def many_events(self, request: Request) -> StreamingResponse:
+        following = []
+        for part in request.query_params.get("jobs", "").split(","):
+            job_id, _, start = part.partition(".")
+            job = self.dispatcher.get(job_id)
+            if job is not None:
+                following.append((job, int(start) if start.isdigit() else 0))
+        if not following:
+            raise Refusal(404, "none of these jobs is known here (a job is kept until many newer ones have ended)")
+
+        async def stream():
+            async for item in follow_all(following):
+                if item is None:
+                    yield ": still here\n\n"
+                else:
+                    job_id, index, event = item
+                    yield f"data: {json.dumps({'job': job_id, 'index': index, **event}, separators=(',', ':'))}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -134,10 +134,40 @@ class WebJob:
             with self._lock:
                 self._waiters.discard((loop, wake))
 
+    async def pump(self, start: int, queue: asyncio.Queue) -> None:
+        """Put ``(id, index, event)`` of each event from ``start`` on ``queue``, then ``(id, None, None)``."""
+        async for item in self.follow(start):
+            if item is not None:
+                await queue.put((self.id, *item))
+        await queue.put((self.id, None, None))
+
     def summary(self) -> dict:
         """What the page needs to show this job again (after a reload, in another tab)."""
         return {"id": self.id, "name": self.photo.name, "width": self.photo.size[0], "height": self.photo.size[1],
                 "strokes": list(self.options.strokes), "state": self.state}
+
+
+async def follow_all(jobs: Sequence[tuple[WebJob, int]], keepalive: float = 15.0) -> AsyncIterator[tuple | None]:
+    """The events of several jobs (each from its own start index) as ``(job id, index, event)``, in the order they
+    happen, until every job has ended; None every ``keepalive`` seconds of silence. One stream per page: a
+    browser opens at most six connections to a server over HTTP/1.1, so a stream per photo would block the rest."""
+    queue: asyncio.Queue = asyncio.Queue()
+    tasks = [asyncio.create_task(job.pump(start, queue)) for job, start in jobs]
+    following = len(tasks)
+    try:
+        while following:
+            try:
+                job_id, index, event = await asyncio.wait_for(queue.get(), keepalive)
+            except asyncio.TimeoutError:
+                yield None
+                continue
+            if event is None:
+                following -= 1
+            else:
+                yield job_id, index, event
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def progress_payload(event: session.Progress) -> dict:

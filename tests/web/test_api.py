@@ -156,6 +156,22 @@ def test_the_events_resume_after_the_last_event_id(client, photo_bytes):
     assert resumed == seen[-1:]
 
 
+def test_one_stream_follows_several_jobs_each_from_its_own_index(client, photo_bytes):
+    ids = [submit(client, photo_bytes, QUICK).json()["job"]["id"] for _ in range(2)]
+    with client.stream("GET", f"/api/events?jobs={ids[0]}.0,{ids[1]}.0,unknown.0") as stream:
+        live = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
+    for job_id in ids:
+        mine = [event for event in live if event["job"] == job_id]
+        assert [event["index"] for event in mine] == list(range(len(mine)))
+        mine = [{k: v for k, v in event.items() if k not in ("job", "index")} for event in mine]
+        assert mine == events(client, job_id)
+    first = events(client, ids[0])
+    with client.stream("GET", f"/api/events?jobs={ids[0]}.{len(first) - 1}") as stream:
+        resumed = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
+    assert resumed == [{"job": ids[0], "index": len(first) - 1, **first[-1]}]
+    assert client.get("/api/events?jobs=unknown.0").status_code == 404
+
+
 def test_many_photos_queue_and_download_as_one_zip_with_a_folder_each(client, photo_bytes):
     ids = [submit(client, photo_bytes, QUICK, name="cat.png").json()["job"]["id"] for _ in range(2)]
     second = events(client, ids[1])

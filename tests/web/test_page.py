@@ -153,3 +153,29 @@ def test_off_loopback_the_page_asks_for_the_token_and_refuses_jobs_without_it(se
     assert not any(cookie["value"] == "s3cret-token" for cookie in browser.get_cookies())
     start(browser, cat)
     wait_for(lambda: status(browser).startswith("Done"), 120, "the sketch to be done")
+
+
+@pytest.mark.parametrize("setup", ["in-process", "serve-web"])
+def test_many_photos_each_get_a_card_and_all_download_as_one_zip(setup, open_page, browser, cat, tmp_path):
+    """More photos than a browser opens connections to one server (six): one event stream carries them all."""
+    import zipfile
+
+    photos = []
+    for k in range(8):
+        photos.append(tmp_path / f"cat{k}.png")
+        photos[-1].write_bytes(cat.read_bytes())
+    load(browser, open_page(setup))
+    choose(browser, [2], 3)
+    by_css(browser, "#photos")[0].send_keys("\n".join(map(str, photos)))
+    wait_for(lambda: len(by_css(browser, "#picked img")) == 8, 10, "the picked photos")
+    by_css(browser, "#start")[0].click()
+    statuses = lambda: [shown.text for shown in by_css(browser, ".job .status")]  # noqa: E731
+    wait_for(lambda: len(statuses()) == 8 and all(text.startswith("Done") for text in statuses()), 240,
+             "eight sketches")
+    assert [n.text for n in by_css(browser, ".job .name")] == [f"cat{k}.png" for k in range(8)]
+    by_css(browser, "#zip-all")[0].click()
+    archive = browser.downloads / "clipsketch-sketches.zip"
+    wait_for(archive.exists, 30, "the zip")
+    names = zipfile.ZipFile(archive).namelist()
+    assert {name.split("/")[0] for name in names} == {f"cat{k}" for k in range(8)}
+    assert "cat7/cat7-2-strokes.svg" in names

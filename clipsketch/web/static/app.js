@@ -191,16 +191,51 @@ async function post(state, action) {
   }
 }
 
+// One event stream for every job of this page (a browser opens at most six connections to a server over
+// HTTP/1.1: a stream per photo would block the rest), opened again with each job's next index when jobs change.
+let stream = null;
+let reconnecting = null;
+let failures = 0;
+
 function follow(state) {
-  const stream = new EventSource(`/api/jobs/${state.id}/events`);
-  state.stream = stream;
+  state.next = 0;
+  state.following = true;
+  clearTimeout(reconnecting);
+  reconnecting = setTimeout(connect, 30);  // several photos started at once: one new stream
+}
+
+function followed() {
+  return [...jobs.values()].filter((state) => state.following);
+}
+
+function connect() {
+  if (stream) stream.close();
+  stream = null;
+  const open = followed();
+  if (!open.length) return;
+  stream = new EventSource(`/api/events?jobs=${open.map((state) => `${state.id}.${state.next}`).join(",")}`);
   stream.onmessage = (message) => {
+    failures = 0;
     const event = JSON.parse(message.data);
+    const state = jobs.get(event.job);
+    if (!state || event.index < state.next) return;  // seen before the stream was opened again
+    state.next = event.index + 1;
     handle(state, event);
-    if (FINAL.includes(event.type)) stream.close();
+    if (FINAL.includes(event.type)) state.following = false;
+    if (!followed().length && stream) { stream.close(); stream = null; }
   };
   stream.onerror = () => {
-    if (stream.readyState === EventSource.CLOSED) fail(state, "the connection to the page's server was lost");
+    stream.close();
+    stream = null;
+    if (++failures > 5) {
+      for (const state of followed()) {
+        state.following = false;
+        fail(state, "the connection to the page's server was lost");
+      }
+      return;
+    }
+    clearTimeout(reconnecting);
+    reconnecting = setTimeout(connect, 1000 * failures);
   };
 }
 
