@@ -8,7 +8,7 @@ strength × where the subject is); a contour is drawn with probability ∝ weigh
 seeds, different but sensible starts), a stretch of it up to a length that shrinks with the stroke count is
 traced from a pixel of it, and a cubic Bézier is fitted along that stretch (least squares, chord-length
 parameters). Ridges near the placed stroke are removed before the next one, so no two strokes start on the same
-line and later strokes go to the subject's other parts. When no ridge is left, strokes fall back to short chains
+line, and those around it count less (:data:`SPREAD`), so later strokes go to the subject's other parts. When no ridge is left, strokes fall back to short chains
 at salient pixels (:func:`~clipsketch.core.saliency.sample_start_points`).
 
 Shapes: maps ``[S, S]`` on the canvas (pixel ``(y, x)`` has its centre at ``(x + 0.5, y + 0.5)``), control
@@ -43,6 +43,10 @@ SHORTEST_CONTOUR = 6
 
 PREFERENCE = 2.0
 """A contour is drawn with probability ∝ (length × mean salience) ** PREFERENCE: long, salient ones first."""
+
+SPREAD = (0.75, 8.0)
+"""After a stroke is placed, ridges near it count less: by up to the first number (a fraction) within about the
+second (canvas pixels at 224, a Gaussian's σ), so the next strokes go to the subject's other parts."""
 
 
 def ridges(contours: torch.Tensor, threshold: float = RIDGE) -> torch.Tensor:
@@ -79,18 +83,26 @@ def place_strokes(ridge: torch.Tensor, count: int, generator: torch.Generator, c
     alive = (strength > 0) & (weight > 0)
     reach = STROKE_LENGTH / math.sqrt(max(total or count, 1)) * canvas_size
     clearance = CLEARANCE * canvas_size / 224
+    labels = np.full(alive.shape, -1)
+    groups = _label(alive, labels, 0)
     strokes = []
     for _ in range(count):
-        components = _components(alive)
-        scores = np.array([weight[ys, xs].sum() for ys, xs in components]) if components else np.zeros(0)
+        kept = labels >= 0
+        sizes = np.bincount(labels[kept], minlength=groups)
+        scores = np.bincount(labels[kept], weights=weight[kept], minlength=groups) * (sizes >= SHORTEST_CONTOUR)
         if not len(scores) or scores.max() <= 0:
             break
-        chosen = _draw(scores ** PREFERENCE, generator)
-        ys, xs = components[chosen]
+        ys, xs = np.nonzero(labels == _draw(scores ** PREFERENCE, generator))
         first = _draw(weight[ys, xs], generator)
         path = _trace(alive, (int(ys[first]), int(xs[first])), reach)
         strokes.append(fit_cubic(torch.tensor(path, dtype=torch.float64)[:, [1, 0]] + 0.5))
-        alive &= ~_near(alive.shape, path, clearance)
+        removed = _near(alive.shape, path, clearance) & alive
+        alive &= ~removed
+        for split in np.unique(labels[removed]):  # what is left of each contour the stroke took from
+            rest = (labels == split) & alive
+            labels[labels == split] = -1
+            groups = _label(rest, labels, groups)
+        weight = weight * (1 - SPREAD[0] * _around(alive.shape, path, SPREAD[1] * canvas_size / 224))
     points = torch.stack(strokes).float() if strokes else torch.zeros(0, 4, 2)
     if len(strokes) < count:  # no contour left: short chains where the map is still strong
         rest = count - len(strokes)
@@ -145,29 +157,27 @@ _NEIGHBOURS = [(dy, dx, math.hypot(dy, dx)) for dy in range(-2, 3) for dx in ran
 stays one."""
 
 
-def _components(alive: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The connected groups (:data:`_NEIGHBOURS`) of True pixels of ``alive [S, S]`` with at least :data:`SHORTEST_CONTOUR` pixels,
-    as (ys, xs) index arrays."""
-    seen = np.zeros_like(alive, dtype=bool)
+def _label(alive: np.ndarray, labels: np.ndarray, first: int) -> int:
+    """Write a number from ``first`` on into ``labels [S, S]`` for each connected group (:data:`_NEIGHBOURS`)
+    of True pixels of ``alive [S, S]``; returns the next unused number."""
     height, width = alive.shape
-    groups = []
+    seen = ~alive
+    number = first
     for y0, x0 in zip(*np.nonzero(alive)):
         if seen[y0, x0]:
             continue
         seen[y0, x0] = True
-        stack, members = [(y0, x0)], []
+        stack = [(y0, x0)]
         while stack:
             y, x = stack.pop()
-            members.append((y, x))
+            labels[y, x] = number
             for dy, dx, _ in _NEIGHBOURS:
                 ny, nx = y + dy, x + dx
-                if 0 <= ny < height and 0 <= nx < width and alive[ny, nx] and not seen[ny, nx]:
+                if 0 <= ny < height and 0 <= nx < width and not seen[ny, nx]:
                     seen[ny, nx] = True
                     stack.append((ny, nx))
-        if len(members) >= SHORTEST_CONTOUR:
-            ys, xs = zip(*members)
-            groups.append((np.array(ys), np.array(xs)))
-    return groups
+        number += 1
+    return number
 
 
 def _distances(alive: np.ndarray, source: tuple[int, int], limit: float) -> tuple[dict, dict]:
@@ -201,6 +211,15 @@ def _trace(alive: np.ndarray, start: tuple[int, int], reach: float) -> list[tupl
     while parent[path[-1]] is not None:
         path.append(parent[path[-1]])
     return path
+
+
+def _around(shape: tuple[int, int], path: list[tuple[int, int]], sigma: float) -> np.ndarray:
+    """``[S, S]`` 0..1: 1 on ``path``, falling off as a Gaussian of ``sigma`` pixels away from it."""
+    marked = torch.zeros(1, 1, *shape)
+    ys, xs = zip(*path)
+    marked[0, 0, list(ys), list(xs)] = 1
+    near = gaussian_blur(marked, sigma)
+    return (near / near.max().clamp_min(1e-12)).clamp(0, 1)[0, 0].numpy()
 
 
 def _near(shape: tuple[int, int], path: list[tuple[int, int]], radius: float) -> np.ndarray:
