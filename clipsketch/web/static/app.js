@@ -131,11 +131,14 @@ async function startAll(event) {
   }
   const photos = pending.splice(0, pending.length);
   showPending();
-  for (const photo of photos) {
+  photos.forEach((photo, index) => {
     const fields = formFields();
     fields.set("photo", photo.file, photo.file.name || "pasted.png");
-    startJob(photo, fields);
-  }
+    const card = startJob(photo, fields);
+    if (index === 0 && window.matchMedia("(max-width: 760px)").matches) {
+      card.scrollIntoView({behavior: "smooth", block: "start"});  // on a phone the cards are below the form
+    }
+  });
 }
 
 // --- one job card ---
@@ -143,6 +146,7 @@ async function startAll(event) {
 function newCard(photo) {
   const card = $("#job-template").content.firstElementChild.cloneNode(true);
   $(".name", card).textContent = photo.file.name || "pasted photo";
+  $(".job-photo", card).src = photo.url;
   $(".status", card).textContent = "Uploading…";
   $("#jobs").append(card);
   $("#jobs-head").hidden = false;
@@ -150,8 +154,13 @@ function newCard(photo) {
   return card;
 }
 
-async function startJob(photo, fields) {
+function startJob(photo, fields) {
   const card = newCard(photo);
+  send(card, photo, fields);
+  return card;
+}
+
+async function send(card, photo, fields) {
   const state = {card, photo, counts: {}, current: null, files: null, id: null};
   $(".cancel", card).addEventListener("click", () => state.id ? post(state, "cancel") : card.remove());
   $(".use", card).addEventListener("click", () => post(state, "finish"));
