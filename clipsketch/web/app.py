@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 from importlib import resources
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -97,7 +98,7 @@ class Guard:
             return 403, f"this page answers only as http://{min(self.hosts)}/ (Host {host!r} refused)"
         changes = request.method not in ("GET", "HEAD") or path.endswith("/events")
         origin = headers.get("origin")
-        if changes and origin is not None and origin != f"{request.url.scheme}://{host}":
+        if changes and origin is not None and urlsplit(origin).netloc.lower() != host.lower():  # scheme: a proxy's
             return 403, f"a request from another site ({origin}) was refused"
         if changes and headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             return 403, "a request from another site was refused"

@@ -18,7 +18,7 @@ import time
 import zipfile
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from clipsketch.core.options import SketchOptions
@@ -83,9 +83,11 @@ class WebJob:
         with self._lock:
             if self.state in FINAL:
                 return
-            self.events.append(payload)
-            if payload["type"] in FINAL:
+            if payload["type"] in FINAL:  # what an ended job keeps: its results, not every preview or the photo
                 self.state, self.ended = payload["type"], time.monotonic()
+                self.events = [{**e, "preview": []} if e["type"] == "progress" else e for e in self.events]
+                self.photo = replace(self.photo, data=b"")
+            self.events.append(payload)
             waiters = list(self._waiters)
         for loop, wake in waiters:
             loop.call_soon_threadsafe(wake.set)

@@ -27,6 +27,7 @@ def test_the_built_wheel_installs_and_runs_outside_the_source_tree(tmp_path, che
         names = archive.namelist()
     assert "clipsketch/inkscape_extension/vendor/grpclib/client.py" in names
     assert any(name.endswith(".dist-info/licenses/NOTICE") for name in names)
+    assert {f"clipsketch/web/static/{name}" for name in ("index.html", "app.js", "app.css")} <= set(names)
 
     # a fresh environment; its dependencies (PyTorch, several GB) are borrowed from this one by a .pth line,
     # which adds that folder without running its .pth files (so not this checkout's editable install)

@@ -136,7 +136,7 @@ async function startAll(event) {
     fields.set("photo", photo.file, photo.file.name || "pasted.png");
     const card = startJob(photo, fields);
     if (index === 0 && window.matchMedia("(max-width: 760px)").matches) {
-      card.scrollIntoView({behavior: "smooth", block: "start"});  // on a phone the cards are below the form
+      requestAnimationFrame(() => card.scrollIntoView({block: "start"}));  // on a phone the cards are below the form
     }
   });
 }
