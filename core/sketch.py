@@ -49,6 +49,8 @@ from clipsketch.core.view_bank import draw_view_bank
 CONTEXT = 0.4
 """How much the contours around the subject (outside its U²-Net mask) count against the subject's own, for where
 strokes start and in the line drawing: a rocket's towers are drawn, after the rocket."""
+EDGE_CLEARANCE = 3.0
+"""Canvas pixels (at 224) along the photo's edge where contours are ignored."""
 XDOG_NOTE = "Strokes start on XDoG edges and are compared with XDoG's line drawing instead of HED's contours."
 
 
@@ -213,13 +215,21 @@ def _count_result(engine, count: int, start: Strokes, tracker: SeedTracker, seed
 
 
 def framed_contours(image, frame: Frame, device: torch.device | str = "cpu") -> torch.Tensor:
-    """HED's contour map (:func:`~clipsketch.core.contours.contour_map`) of ``image`` (the photo) on the canvas ``[S, S]`` 0..1 (on the CPU), framed as the photo is (no contour outside it);
-    ``device``: where the network runs.
+    """HED's contour map (:func:`~clipsketch.core.contours.contour_map`) of ``image`` (the photo) on the canvas
+    ``[S, S]`` 0..1 (on the CPU), framed as the photo is: no contour outside the photo, nor within
+    :data:`EDGE_CLEARANCE` of its edge (where HED answers to the photo's own border); ``device``: where the
+    network runs.
 
     Raises:
         ContoursUnavailable: HED's weights cannot be had."""
     probability = torch.from_numpy(contour_map(image, device=device))[None, None]
-    return frame_map(probability, frame)[0, 0].clamp(0, 1)
+    contours = frame_map(probability, frame)[0, 0].clamp(0, 1)
+    left, top, right, bottom = photo_bounds(frame)
+    clearance = EDGE_CLEARANCE * frame.canvas_size / DEFAULT_CANVAS_SIZE
+    centres = torch.arange(frame.canvas_size, dtype=torch.float32) + 0.5
+    rows = (centres >= top + clearance) & (centres <= bottom - clearance)
+    columns = (centres >= left + clearance) & (centres <= right - clearance)
+    return contours * (rows[:, None] & columns[None, :])
 
 
 def subject_weight(foreground, frame: Frame, context: float = CONTEXT) -> torch.Tensor | None:
