@@ -126,3 +126,20 @@ def test_the_offline_default_starts_on_hed_contours(chelsea):
     result = engine.sketch(chelsea, SketchOptions(strokes=(4,), iterations=1, seeds=1, mask=False))
     assert result.saliency_source == "HED contours"
     assert 'saliency="HED contours"' in result.sketches[4].svg or "HED contours" in result.sketches[4].svg
+
+
+def test_framed_contours_lie_inside_the_photo_away_from_its_edge(monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from clipsketch.core import sketch
+    from clipsketch.core.frame import Frame
+
+    monkeypatch.setattr(sketch, "contour_map", lambda image, **_: np.ones((image.height, image.width), np.float32))
+    frame = Frame.padded(300, 150, SIZE, 0.05)
+    contours = sketch.framed_contours(Image.new("RGB", (300, 150)), frame)
+    left, top, right, bottom = sketch.photo_bounds(frame)
+    assert contours.shape == (SIZE, SIZE)
+    assert float(contours[int(top) + 5 : int(bottom) - 5, int(left) + 5 : int(right) - 5].min()) > 0.99
+    assert float(contours[: int(top) + 2].max()) == 0 and float(contours[int(bottom) - 2 :].max()) == 0
+    assert float(contours[:, : int(left) + 2].max()) == 0 and float(contours[:, int(right) - 2 :].max()) == 0
