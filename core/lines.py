@@ -4,7 +4,7 @@ ImageNet CNNs such as EfficientNet judge images largely by texture, so a sketch 
 features fills fur, petals and bricks with scribbles. Compared with a line drawing of the photo instead (dark,
 soft XDoG lines at a coarse scale, on white), the same features ask for outlines and the defining inner lines,
 which is what a person draws. CLIP is not texture-biased; the CLIP path keeps comparing with the photo. Where
-HED's contours are used (:mod:`~clipsketch.core.contour_strokes`), their thinned ridges are the lines instead
+HED's contours are used (:mod:`~clipsketch.core.contour_strokes`), its sharpened map is the lines instead
 (:func:`contour_lines`): the boundaries people draw, with far less fur and texture than XDoG's.
 
 The drawing is made on the framed canvas with the photo's border pixels repeated outwards, then everything
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from kornia.color import rgb_to_grayscale
 from PIL import Image
 
@@ -33,8 +32,8 @@ def line_drawing(image: Image.Image, canvas_size: int = DEFAULT_CANVAS_SIZE, mar
     """``image`` (RGB photo, background already whitened where a mask was used) → ``[1, 3, S, S]`` 0..1: dark
     soft lines on white, framed exactly as :func:`~clipsketch.core.photo.frame_photo` frames the photo.
     ``foreground``: the photo's mask ``[H, W]`` 0..1 (1: subject), whose outline is added; None: no outline.
-    ``contours``: the photo's contour ridges on the canvas ``[S, S]`` (:func:`contour_lines`); given, they are
-    the lines instead of XDoG's."""
+    ``contours``: the photo's contour map on the canvas ``[S, S]`` (:func:`contour_lines`); given, its lines
+    replace XDoG's."""
     lines = _xdog_lines(image, canvas_size, margin, style) if contours is None else contour_lines(contours)
     if foreground is not None:
         lines = torch.minimum(lines, _xdog_lines(backdrop_image(foreground), canvas_size, margin, style))
@@ -56,16 +55,15 @@ def _xdog_lines(image: Image.Image, canvas_size: int, margin: float, style: Line
     return 1 - (1 - lines) * inside
 
 
-CONTOUR_DARK = (0.2, 0.6)
-"""Edge probabilities of a ridge that map to no ink and to full ink (linear between)."""
+CONTOUR_DARK = (0.25, 0.65, 1.5)
+"""Contour probabilities that map to no ink and to full ink, and the power of the ramp between (a soft map
+sharpened: HED's faint, wide fringes drop out, its sure lines stay solid)."""
 
 
-def contour_lines(ridge: torch.Tensor) -> torch.Tensor:
-    """``[1, 1, S, S]`` 0..1: the ridges ``[S, S]`` of a contour map
-    (:func:`~clipsketch.core.contour_strokes.ridges`) drawn as dark lines on white, as wide as a default stroke
-    (3 px at 224) and as dark as the contour is sure."""
-    low, high = CONTOUR_DARK
-    ink = ((ridge.float() - low) / (high - low)).clamp(0, 1)[None, None]
-    size = ridge.shape[-1]
-    reach = max(1, round(1.5 * size / DEFAULT_CANVAS_SIZE)) if size > DEFAULT_CANVAS_SIZE else 1
-    return 1 - F.max_pool2d(ink, 2 * reach + 1, stride=1, padding=reach)
+def contour_lines(contours: torch.Tensor) -> torch.Tensor:
+    """``[1, 1, S, S]`` 0..1: a contour map ``[S, S]`` (HED's probability on the canvas, weighted by where the
+    subject is) drawn as dark lines on white, sharpened by :data:`CONTOUR_DARK`. The soft map, not its thinned
+    ridges: those break into dots where the map is flat along a line, and dotted lines read as texture."""
+    low, high, power = CONTOUR_DARK
+    ink = ((contours.float() - low) / (high - low)).clamp(0, 1) ** power
+    return (1 - ink)[None, None]

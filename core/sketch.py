@@ -84,7 +84,8 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
 
     ridge = None if contours is None else ridges(contours).to(engine.device)
     weighted = None if ridge is None else ridge if subject is None else ridge * subject.to(ridge.device)
-    target = replace(_target(engine, plan, image, canvas, foreground, weighted), saliency=saliency,
+    drawn = None if contours is None else contours if subject is None else contours * subject
+    target = replace(_target(engine, plan, image, canvas, foreground, drawn), saliency=saliency,
                      contours=weighted)
     controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs, batch)
     results: dict[int, CountResult] = {}
@@ -136,17 +137,17 @@ def _plan_for(options: SketchOptions | SketchPlan, device_type: str, photo_size:
 
 
 def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground,
-            ridge: torch.Tensor | None = None) -> Target:
+            contours: torch.Tensor | None = None) -> Target:
     """What every stroke count is matched with: the photo, or its line drawing seen through a blur (the
-    engine's :meth:`~clipsketch.core.engine.Engine.target_for`; drawn from the contour ``ridge [S, S]`` when
-    given, by XDoG otherwise), its taps, and the view bank."""
+    engine's :meth:`~clipsketch.core.engine.Engine.target_for`; drawn from the contour map ``contours [S, S]``
+    (weighted by the subject) when given, by XDoG otherwise), its taps, and the view bank."""
     options = plan.options
     compared, backbone = canvas, engine.backbone
     if engine.target_for(options) == "lines":
         style = options.lines
         outline = foreground if style.outline else None
         compared = line_drawing(image, options.canvas_size, options.margin, style, outline,
-                                None if ridge is None else ridge.cpu()).to(engine.device)
+                                None if contours is None else contours.cpu()).to(engine.device)
         backbone = BlurredTaps(engine.backbone, style.blur * options.canvas_size / DEFAULT_CANVAS_SIZE)
     with torch.no_grad(), engine.autocast():
         taps = backbone(compared)
