@@ -37,6 +37,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from clipsketch.core.limits import Limits
+from clipsketch.core.options import OptionError
+from clipsketch.core.photo import PhotoError, load_photo_within
+from clipsketch.core.svg import SvgError, svg_to_start_strokes
+from clipsketch.web.form import form_options
 from clipsketch.web.jobs import Dispatcher, Photo, QueueFull, WebJob, follow_all, safe_name, zip_jobs
 
 COOKIE = "clipsketch_token"
@@ -108,12 +112,18 @@ class Guard:
         return None
 
     def authorized(self, request: Request) -> bool:
-        if not self.token:
-            return True
-        given = request.cookies.get(COOKIE, "")
-        bearer = request.headers.get("authorization", "")
-        return hmac.compare_digest(given.encode(), cookie_value(self.token).encode()) or hmac.compare_digest(
-            bearer.encode(), f"Bearer {self.token}".encode())
+        return authorized(request, self.token)
+
+
+def authorized(request: Request, token: str | None) -> bool:
+    """Whether ``request`` presents ``token`` (always, without one): the cookie or a bearer header, compared in
+    constant time."""
+    if not token:
+        return True
+    given = request.cookies.get(COOKIE, "")
+    bearer = request.headers.get("authorization", "")
+    return hmac.compare_digest(given.encode(), cookie_value(token).encode()) or hmac.compare_digest(
+        bearer.encode(), f"Bearer {token}".encode())
 
 
 def create_app(dispatcher: Dispatcher, token: str | None = None, hosts: set[str] | None = None,
@@ -174,8 +184,8 @@ class Api:
         return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-store"})
 
     async def info(self, request: Request) -> JSONResponse:
-        guard_ok = not self.token or Guard(None, self.token, None).authorized(request)
-        return JSONResponse({"token_needed": bool(self.token), "authorized": guard_ok, "runs": self.label,
+        return JSONResponse({"token_needed": bool(self.token), "authorized": authorized(request, self.token),
+                             "runs": self.label,
                              "limits": {"photo_bytes": self.limits.max_photo_bytes,
                                         "photo_pixels": self.limits.max_photo_pixels,
                                         "strokes": self.limits.max_strokes,
@@ -220,11 +230,6 @@ class Api:
 
     def prepare(self, data: bytes, filename: str, fields: dict[str, str], start_svg: bytes) -> WebJob:
         """The job the upload asks for, checked as a server checks a request (its limits, its messages)."""
-        from clipsketch.core.options import OptionError
-        from clipsketch.core.photo import PhotoError, load_photo_within
-        from clipsketch.core.svg import SvgError, svg_to_start_strokes
-        from clipsketch.web.form import form_options
-
         try:
             self.limits.check_photo_bytes(len(data))
         except OptionError as error:
