@@ -136,7 +136,8 @@ async function startAll(event) {
     fields.set("photo", photo.file, photo.file.name || "pasted.png");
     const card = startJob(photo, fields);
     if (index === 0 && window.matchMedia("(max-width: 760px)").matches) {
-      requestAnimationFrame(() => card.scrollIntoView({block: "start"}));  // on a phone the cards are below the form
+      card.dataset.scroll = "yes";  // on a phone the cards are below the form: show this one, now and once it runs
+      scrollTo(card);
     }
   });
 }
@@ -145,6 +146,7 @@ async function startAll(event) {
 
 function newCard(photo) {
   const card = $("#job-template").content.firstElementChild.cloneNode(true);
+  card.classList.add("waiting");  // compact until it runs: the thumbnail names the photo
   $(".name", card).textContent = photo.file.name || "pasted photo";
   $(".job-photo", card).src = photo.url;
   $(".status", card).textContent = "Uploading…";
@@ -152,6 +154,10 @@ function newCard(photo) {
   $("#jobs-head").hidden = false;
   $("#empty").hidden = true;
   return card;
+}
+
+function scrollTo(card) {
+  requestAnimationFrame(() => card.scrollIntoView({block: "start"}));
 }
 
 function startJob(photo, fields) {
@@ -256,6 +262,8 @@ function handle(state, event) {
       status.textContent = event.position > 0 ? `In the queue: ${event.position} ahead` : "Next in line";
       break;
     case "started":
+      card.classList.remove("waiting");
+      if (card.dataset.scroll) scrollTo(card);
       status.textContent = "Starting…";
       break;
     case "progress":
