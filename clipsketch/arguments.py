@@ -43,7 +43,9 @@ def add_sketch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--color", default=None, help="stroke color (CSS color, default black)")
     parser.add_argument("--init", default="auto", choices=["auto", *INIT_MODES],
                         help="where strokes start: reference (CLIPasso's XDoG map: contours and dark regions), "
-                             "contour (thin XDoG contours); auto: reference with CLIP, contour offline")
+                             "contour (thin XDoG contours), hed (the long contours of HED, a network trained on the "
+                             "lines people draw; offline, its line drawing is the target too); auto: reference with "
+                             "CLIP, hed offline (contour where HED's weights cannot be had)")
     parser.add_argument("--line", default="uniform", choices=list(LINE_LOOKS),
                         help="uniform: one width end to end (a marker); tapered: thin ends, full middle (a pen); "
                              "weighted: tapered, each stroke's width optimised too (heavier where it matters). "
