@@ -121,7 +121,9 @@ class WebJob:
             while True:
                 wake.clear()
                 with self._lock:
-                    new = self.events[index:]
+                    new, ended = self.events[index:], self.state in FINAL
+                if not new and ended:  # asked from past the end
+                    return
                 for event in new:
                     yield index, event
                     index += 1

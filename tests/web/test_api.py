@@ -154,6 +154,8 @@ def test_the_events_resume_after_the_last_event_id(client, photo_bytes):
     with client.stream("GET", f"/api/jobs/{job_id}/events", headers={"Last-Event-ID": str(len(seen) - 2)}) as stream:
         resumed = [json.loads(line[6:]) for line in stream.iter_lines() if line.startswith("data: ")]
     assert resumed == seen[-1:]
+    with client.stream("GET", f"/api/jobs/{job_id}/events", headers={"Last-Event-ID": str(len(seen) + 5)}) as stream:
+        assert not [line for line in stream.iter_lines() if line.startswith("data: ")]  # past the end: it ends
 
 
 def test_one_stream_follows_several_jobs_each_from_its_own_index(client, photo_bytes):
