@@ -309,3 +309,16 @@ def test_the_page_gives_the_same_files_as_clipsketch_sketch(client, photo_bytes,
     assert events(client, job_id)[-1]["type"] == "done"
     for name in ("cat-3-strokes.svg", "cat-5-strokes.svg", "cat-5-strokes.png", "cat-contact-sheet.png"):
         assert client.get(f"/api/jobs/{job_id}/files/{name}").content == (tmp_path / "out" / name).read_bytes(), name
+
+
+def test_the_page_loads_nothing_from_elsewhere():
+    """One HTML, one script, one style sheet, all served here: no CDN, no font service, no library."""
+    import re
+    from importlib import resources
+
+    static = resources.files("clipsketch.web") / "static"
+    assert sorted(p.name for p in static.iterdir()) == ["app.css", "app.js", "index.html"]
+    for name in ("app.css", "app.js", "index.html"):
+        text = (static / name).read_text(encoding="utf-8")
+        addresses = set(re.findall(r"(?:https?:)?//[\w.-]+\.\w+[^\s\"'`)]*", text))
+        assert addresses <= {"http://www.w3.org/2000/svg"}, (name, addresses)

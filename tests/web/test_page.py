@@ -179,3 +179,17 @@ def test_many_photos_each_get_a_card_and_all_download_as_one_zip(setup, open_pag
     names = zipfile.ZipFile(archive).namelist()
     assert {name.split("/")[0] for name in names} == {f"cat{k}" for k in range(8)}
     assert "cat7/cat7-2-strokes.svg" in names
+
+
+def test_the_page_fits_a_390_px_phone_with_its_results(open_page, browser, cat):
+    browser.set_window_size(390, 844)
+    load(browser, open_page("in-process"))
+    width = browser.execute_script("return window.innerWidth")
+    assert width <= 420  # the window is as narrow as asked
+    choose(browser, [3, 4], 5)
+    start(browser, cat)
+    wait_for(lambda: status(browser).startswith("Done"), 120, "the sketch to be done")
+    overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{overflow} px wider than the screen"
+    for element in by_css(browser, ".result img") + by_css(browser, "#start"):
+        assert element.rect["x"] >= 0 and element.rect["x"] + element.rect["width"] <= width
