@@ -193,3 +193,13 @@ def test_the_page_fits_a_390_px_phone_with_its_results(open_page, browser, cat):
     assert overflow <= 0, f"{overflow} px wider than the screen"
     for element in by_css(browser, ".result img") + by_css(browser, "#start"):
         assert element.rect["x"] >= 0 and element.rect["x"] + element.rect["width"] <= width
+
+
+def test_start_without_a_photo_or_a_stroke_count_says_what_is_missing(open_page, browser, cat):
+    load(browser, open_page("in-process"))
+    by_css(browser, "#start")[0].click()
+    assert by_css(browser, "#form-error")[0].text.startswith("Pick a photo first")
+    choose(browser, [], 5)
+    start(browser, cat)
+    assert by_css(browser, "#form-error")[0].text.startswith("Choose at least one stroke count")
+    assert not by_css(browser, ".job")

@@ -129,6 +129,10 @@ async function startAll(event) {
     $("#form-error").textContent = "Pick a photo first: drop it above, tap to pick it, or paste it.";
     return;
   }
+  if (!formFields().get("strokes").trim()) {
+    $("#form-error").textContent = "Choose at least one stroke count (4, 8, 16, 32, or type one).";
+    return;
+  }
   const photos = pending.splice(0, pending.length);
   showPending();
   photos.forEach((photo, index) => {
