@@ -308,9 +308,9 @@ def serve(args) -> int:
         print(f"clipsketch serve: web page on {page.url}", flush=True)
         log.info("web page", extra={"fields": {"url": page.url}})
     stopped.wait()
+    server.drain(args.drain_seconds, cancel_now)  # the page's running jobs drain like any other
     if page is not None:
         page.stop()
-    server.drain(args.drain_seconds, cancel_now)
     log.info("stopped")
     return 0
 
