@@ -79,14 +79,13 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
         except ContoursUnavailable as error:
             notes.append(f"{error}. {XDOG_NOTE}")
     subject = None if contours is None else subject_weight(foreground, frame)
-    saliency, saliency_source = _saliency(engine, canvas, foreground, options, contours, subject)
+    drawn = _weighted(contours, subject)  # what counts of the contours: the line drawing and where strokes start
+    saliency, saliency_source = _saliency(engine, canvas, foreground, options, drawn, subject is not None)
     yield Started(str(engine.device), engine.description, saliency_source, use_mask, notes, frame)
 
     ridge = None if contours is None else ridges(contours).to(engine.device)
-    weighted = None if ridge is None else ridge if subject is None else ridge * subject.to(ridge.device)
-    drawn = None if contours is None else contours if subject is None else contours * subject
     target = replace(_target(engine, plan, image, canvas, foreground, drawn), saliency=saliency,
-                     contours=weighted)
+                     contours=_weighted(ridge, subject))
     controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs, batch)
     results: dict[int, CountResult] = {}
     seeds = plan.seed_numbers
@@ -95,7 +94,7 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     given = start_strokes(options.start, frame, width) if options.start else None
     free = None if given is None else 1 - coverage(given).to(saliency.device)
     free_saliency = saliency if free is None else saliency * free
-    free_ridge = None if ridge is None else ridge if free is None else ridge * free
+    free_ridge = _weighted(ridge, free)
     width_range = (WEIGHT_RANGE[0] * width, WEIGHT_RANGE[1] * width) if options.line == "weighted" else None
     for count in options.strokes:
         fresh = count - (given.num_strokes if given else 0)
@@ -164,17 +163,14 @@ def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground,
 
 
 def _saliency(engine, canvas: torch.Tensor, foreground, options: SketchOptions,
-              contours: torch.Tensor | None = None, subject: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
+              contours: torch.Tensor | None = None, masked: bool = False) -> tuple[torch.Tensor, str]:
     """Saliency ``[S, S]`` on the canvas and a description of where it came from; ``foreground`` is the
-    photo's U²-Net mask ``[H, W]`` (None: no mask); ``contours``: HED's map on the canvas ``[S, S]`` (None:
-    XDoG's, the ``contour`` map when HED's was asked for but cannot be had), weighted by ``subject [S, S]``
-    (:func:`subject_weight`; None: no mask)."""
+    photo's U²-Net mask ``[H, W]`` (None: no mask); ``contours``: HED's map on the canvas ``[S, S]``, already
+    weighted by the subject when ``masked`` (:func:`subject_weight`; None: XDoG's, the ``contour`` map when HED's
+    was asked for but cannot be had)."""
     size = canvas.shape[-1]
     if contours is not None:
-        edges = contours.to(canvas.device)
-        if subject is None:
-            return edges, "HED contours"
-        return edges * subject.to(canvas.device), "U²-Net foreground × HED contours"
+        return contours.to(canvas.device), "U²-Net foreground × HED contours" if masked else "HED contours"
     if engine.init_for(options) == "reference":
         edges, edges_name = xdog_reference_mask(canvas)[0, 0], "XDoG (CLIPasso's map)"
     else:
@@ -231,6 +227,11 @@ def framed_contours(image, frame: Frame, device: torch.device | str = "cpu") -> 
     rows = (centres >= top + clearance) & (centres <= bottom - clearance)
     columns = (centres >= left + clearance) & (centres <= right - clearance)
     return contours * (rows[:, None] & columns[None, :])
+
+
+def _weighted(values: torch.Tensor | None, weight: torch.Tensor | None) -> torch.Tensor | None:
+    """``values [S, S]`` times ``weight [S, S]`` (on ``values``' device); either None: ``values`` as they are."""
+    return values if values is None or weight is None else values * weight.to(values.device)
 
 
 def subject_weight(foreground, frame: Frame, context: float = CONTEXT) -> torch.Tensor | None:
