@@ -39,7 +39,7 @@ test: $(STAMP)
 	scripts/install-system-packages $(TEST_APT_PACKAGES)
 	$(PY) -m pytest
 
-# The tests that need neither Inkscape nor Debian packages, and no slow end-to-end runs (about 1 min 30 s here).
+# The tests that need neither Inkscape nor Debian packages, and no slow end-to-end runs (a few minutes here).
 test-quick: $(STAMP)
 	$(PY) -m pytest -m "not slow and not system"
 
