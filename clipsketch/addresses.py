@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import socket
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,13 +73,45 @@ def channel_target(servers: str | Sequence[str]) -> str:
     return f"{scheme}:{','.join(addresses)}"
 
 
-def read_token_file(path: str | Path) -> str:
-    """The token in the file ``path`` (surrounding white space dropped); ValueError when it is empty, OSError
-    when it cannot be read."""
-    token = Path(path).expanduser().read_text(encoding="utf-8").strip()
+class TokenFileError(OSError):
+    """The token file cannot be read: ``str()`` says which file, why and how to fix it; ``errno``, ``strerror``
+    and ``filename`` are the original error's."""
+
+    def __init__(self, error: OSError, explanation: str):
+        super().__init__(error.errno, error.strerror, error.filename)
+        self.explanation = explanation
+
+    def __str__(self) -> str:
+        return self.explanation
+
+
+def read_token_file(path: str | Path, for_server: bool = False) -> str:
+    """The token in the file ``path`` (surrounding white space dropped); ValueError when it is empty,
+    :class:`TokenFileError` when it is missing or unreadable. A server's message (``for_server``) also says how
+    to give a container's user access."""
+    file = Path(path).expanduser()
+    try:
+        token = file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError as error:
+        raise TokenFileError(error, f"the token file {file} does not exist") from None
+    except PermissionError as error:
+        raise TokenFileError(error, _permission_denied(file, for_server)) from None
     if not token:
         raise ValueError(f"token file {path} is empty")
     return token
+
+
+def _permission_denied(file: Path, for_server: bool) -> str:
+    """Why this process cannot read ``file`` (the user it runs as) and the one-line fix."""
+    if not hasattr(os, "getuid"):  # Windows
+        return f"cannot read the token file {file}: permission denied; make it readable by the user this runs as"
+    uid, gid = os.getuid(), os.getgid()
+    blocked = file if os.access(file.parent, os.X_OK) else file.parent
+    what = "it readable by" if blocked == file else f"its folder {blocked} accessible to"
+    fix = f"make {what} that user, e.g. `sudo chown {uid} {blocked}`"
+    if for_server:
+        fix += f" (on the host, for a bind mount), or in Kubernetes mount the Secret with fsGroup: {gid}"
+    return f"cannot read the token file {file}: permission denied for uid {uid} (gid {gid}); {fix}"
 
 
 def token_metadata(token: str | None) -> list[tuple[str, str]]:

@@ -208,7 +208,7 @@ class GetInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "device", "devices", "backbone", "clip_weights_available", "mask_available", "limits", "defaults", "schedules", "workers", "max_batch")
+    __slots__ = ("version", "device", "devices", "backbone", "clip_weights_available", "mask_available", "limits", "defaults", "schedules", "workers", "max_batch", "not_ready_reason")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
@@ -220,6 +220,7 @@ class ServerInfo(_message.Message):
     SCHEDULES_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
+    NOT_READY_REASON_FIELD_NUMBER: _ClassVar[int]
     version: str
     device: str
     devices: _containers.RepeatedScalarFieldContainer[str]
@@ -231,7 +232,8 @@ class ServerInfo(_message.Message):
     schedules: _containers.RepeatedScalarFieldContainer[str]
     workers: int
     max_batch: int
-    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., backbone: _Optional[str] = ..., clip_weights_available: _Optional[bool] = ..., mask_available: _Optional[bool] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., defaults: _Optional[_Union[Defaults, _Mapping]] = ..., schedules: _Optional[_Iterable[str]] = ..., workers: _Optional[int] = ..., max_batch: _Optional[int] = ...) -> None: ...
+    not_ready_reason: str
+    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., backbone: _Optional[str] = ..., clip_weights_available: _Optional[bool] = ..., mask_available: _Optional[bool] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., defaults: _Optional[_Union[Defaults, _Mapping]] = ..., schedules: _Optional[_Iterable[str]] = ..., workers: _Optional[int] = ..., max_batch: _Optional[int] = ..., not_ready_reason: _Optional[str] = ...) -> None: ...
 
 class Limits(_message.Message):
     __slots__ = ("max_photo_bytes", "max_photo_pixels", "max_strokes", "max_stroke_counts", "max_iterations", "max_seeds", "max_queue")

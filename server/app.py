@@ -7,10 +7,11 @@ and TLS is available with a certificate and key.
 
 Health, as probes read it (:data:`LIVENESS` and :data:`READINESS`):
 
-- ``""`` (the process): SERVING while the server runs, models loading included; NOT_SERVING when the models failed
-  to load (a restart may help) and once it stops.
-- ``clipsketch.v1.SketchService`` (ready for jobs): SERVING once the models are loaded, NOT_SERVING while they load
-  and as soon as a drain starts.
+- ``""`` (the process): SERVING while the server runs, NOT_SERVING once it stops. Models loading or failing to load
+  leave it SERVING: a restart would not bring missing weights, and the models are tried again in the background.
+- ``clipsketch.v1.SketchService`` (ready for jobs): SERVING once the models are loaded (at the first try or a
+  later one), NOT_SERVING while they load or fail to, and as soon as a drain starts. Why it is not ready is in
+  GetInfo's ``not_ready_reason`` and, for a failed load, in the log.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
 
@@ -32,20 +34,16 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_g
 from clipsketch.addresses import is_loopback, join_address, presents_token, read_token_file, split_address
 from clipsketch.core.engine import Engine
 from clipsketch.core.limits import Limits
-from clipsketch.proto import sketch_pb2, sketch_pb2_grpc
+from clipsketch.proto import sketch_pb2_grpc
 from clipsketch.server.cache import ResultCache
 from clipsketch.server.jobs import JobQueue
-from clipsketch.server.models import ModelHolder
+from clipsketch.server.models import RETRY_DELAYS, ModelHolder
+from clipsketch.server.probes import LIVENESS, READINESS, SKETCH_SERVICE
 from clipsketch.server.servicer import SketchServicer
 
 log = logging.getLogger("clipsketch.server")
-SERVICE_NAME = sketch_pb2.DESCRIPTOR.services_by_name["SketchService"].full_name
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
-LIVENESS = ""
-"""The health service name a liveness probe asks: is the process serving at all."""
-READINESS = SERVICE_NAME
-"""The health service name a readiness probe asks: does the server take jobs now."""
 
 
 class SecurityError(ValueError):
@@ -114,22 +112,25 @@ class SketchServer:
         max_queue: jobs that may wait; more are refused with RESOURCE_EXHAUSTED.
         workers: groups of jobs run side by side, each with its own threads (one per device by default).
         max_batch: jobs a group runs at once, sharing each optimisation step (:func:`default_max_batch`).
+        retry_delays: seconds between tries of a failed ``load_engine`` (:data:`RETRY_DELAYS`).
     """
 
     def __init__(self, load_engine, listen: str = "127.0.0.1:50051", token: str | None = None,
                  tls_cert: str | None = None, tls_key: str | None = None, max_queue: int = 16, workers: int = 1,
-                 limits: Limits | None = None, cache_size: int = 32, max_batch: int = 1, local_port: bool = False):
+                 limits: Limits | None = None, cache_size: int = 32, max_batch: int = 1, local_port: bool = False,
+                 retry_delays: tuple[float, ...] = RETRY_DELAYS):
         check_security(listen, token, tls_cert, tls_key)
         if max_queue < 1 or workers < 1 or max_batch < 1:
             raise ValueError("max_queue, workers and max_batch must be at least 1")
         self.limits = limits or Limits()
         self.jobs = JobQueue(max_queue, workers, max_batch)
-        self.models = ModelHolder(load_engine)
+        self.models = ModelHolder(load_engine, retry_delays)
         self.health = health.HealthServicer()
         self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         self.health.set(READINESS, health_pb2.HealthCheckResponse.NOT_SERVING)
-        self.models.on_ready(self._models_ready)
+        self._readiness_lock = threading.Lock()
         self.servicer = SketchServicer(self.models, self.jobs, self.limits, ResultCache(cache_size))
+        self.models.on_loaded(self._update_readiness)
         # well above the photo limit, so that an oversized photo gets the documented INVALID_ARGUMENT from
         # validation rather than the transport's RESOURCE_EXHAUSTED
         message_limit = 4 * self.limits.max_photo_bytes + 2**20
@@ -144,7 +145,7 @@ class SketchServer:
         )
         sketch_pb2_grpc.add_SketchServiceServicer_to_server(self.servicer, self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        add_reflection(self.server, (SERVICE_NAME, HEALTH_SERVICE))
+        add_reflection(self.server, (SKETCH_SERVICE, HEALTH_SERVICE))
         try:
             if tls_cert:
                 credentials = grpc.ssl_server_credentials([(Path(tls_key).read_bytes(),
@@ -170,10 +171,13 @@ class SketchServer:
             return join_address("127.0.0.1" if host != "::" else "::1", self.port)
         return self.address
 
-    def _models_ready(self, ok: bool) -> None:
-        status = health_pb2.HealthCheckResponse.SERVING if ok else health_pb2.HealthCheckResponse.NOT_SERVING
-        for name in (LIVENESS, READINESS):
-            self.health.set(name, status)
+    def _update_readiness(self) -> None:
+        """Readiness SERVING when the server takes jobs (models loaded, no drain), else NOT_SERVING; under a lock,
+        so that models loaded as a drain starts cannot undo the drain's NOT_SERVING."""
+        with self._readiness_lock:
+            ready = not self.servicer.not_ready_reason()
+            self.health.set(READINESS, health_pb2.HealthCheckResponse.SERVING if ready
+                            else health_pb2.HealthCheckResponse.NOT_SERVING)
 
     def start(self) -> SketchServer:
         self.models.start()
@@ -185,7 +189,7 @@ class SketchServer:
         the readiness probe at once, and let running jobs end, at most ``seconds`` or until ``cancel_now`` is set;
         then :meth:`stop` (jobs still running come back UNAVAILABLE too). True if no job had to be stopped."""
         self.servicer.shutting_down.set()
-        self.health.set(READINESS, health_pb2.HealthCheckResponse.NOT_SERVING)
+        self._update_readiness()
         self.jobs.close(cancel_running=False)
         running = self.jobs.running
         log.info("draining", extra={"fields": {"running": running, "seconds": seconds}})
@@ -196,8 +200,10 @@ class SketchServer:
         return idle
 
     def stop(self, grace: float = 5.0) -> None:
-        """Refuse new work, cancel queued and running jobs (their clients get CANCELLED), then stop."""
+        """Refuse new work, cancel queued and running jobs (their clients get CANCELLED), stop trying to load the
+        models, then stop."""
         self.servicer.shutting_down.set()
+        self.models.stop()
         self.health.enter_graceful_shutdown()
         self.jobs.close()
         self.jobs.join(grace)
@@ -262,19 +268,81 @@ def default_max_batch(kind: str, free: int) -> int:
     return max(1, min(MAX_BATCH_LIMIT[kind], int(free / 2 / (JOB_MEMORY_GIB[kind] * 2**30))))
 
 
+def weights_cache() -> Path:
+    """The folder Hugging Face downloads CLIP weights into (``HF_HUB_CACHE``, by default ``$HF_HOME/hub``)."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def unwritable_folder(folder: Path) -> Path | None:
+    """None when this process can keep files in ``folder`` (created when missing); else the folder that stops it:
+    ``folder`` itself or its nearest existing parent."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return existing
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return existing
+    return None
+
+
+def _fetches_clip_weights(args) -> bool:
+    """Whether ``serve``'s engine may download CLIP weights into the Hugging Face cache: the CLIP or auto backbone
+    with pretrained weights (the saliency ViT's come from the cache even with ``--clip-weights``), on a system
+    with user ids (the containers this check is for)."""
+    return args.backbone in ("clip", "auto") and args.weights != "random" and hasattr(os, "getuid")
+
+
+def _user() -> str:
+    """The user this process runs as: ``uid N (gid M)``."""
+    return f"uid {os.getuid()} (gid {os.getgid()})"
+
+
+def _warn_if_cache_unwritable() -> None:
+    """Log a warning, with the fix, when downloaded CLIP weights cannot be kept in the Hugging Face cache."""
+    blocked = unwritable_folder(weights_cache())
+    if blocked is None:
+        return
+    log.warning(f"the model folder {blocked} is not writable by {_user()}: CLIP weights found there are used, but "
+                f"downloaded ones cannot be kept; let that user write there: `sudo chown -R {os.getuid()} HOSTDIR` "
+                f"for a host folder mounted there, a named volume, or fsGroup: {os.getgid()} in Kubernetes",
+                extra={"fields": {"folder": str(blocked), "uid": os.getuid(), "gid": os.getgid()}})
+
+
+def engine_loader(args) -> Callable[[], Engine]:
+    """The engine ``args`` ask for, as a loader for :class:`SketchServer`. When it may download CLIP weights, the
+    Hugging Face cache is checked now (a warning when it is not writable) and a failed load's reason says so."""
+    fetches = _fetches_clip_weights(args)
+    if fetches:
+        _warn_if_cache_unwritable()
+
+    def load_engine() -> Engine:
+        try:
+            return Engine(backbone=args.backbone, device=args.device, precision=args.precision,
+                          clip_weights=args.clip_weights, weights=args.weights, loss_model=args.loss_model,
+                          saliency_model=args.saliency_model)
+        except Exception as error:
+            blocked = unwritable_folder(weights_cache()) if fetches else None
+            if blocked is None:
+                raise
+            raise RuntimeError(f"{error}; and the model folder {blocked} is not writable by {_user()}, so "
+                               "downloaded weights cannot be kept there") from error
+
+    return load_engine
+
+
 def serve(args) -> int:
     """Run the server until SIGTERM or SIGINT (``args`` from the ``serve`` sub-command)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     logging.getLogger("clipsketch").addHandler(handler)
     logging.getLogger("clipsketch").setLevel(logging.INFO)
-    token = read_token_file(args.token_file) if args.token_file else args.token
-
-    def load_engine() -> Engine:
-        return Engine(backbone=args.backbone, device=args.device, precision=args.precision,
-                      clip_weights=args.clip_weights, weights=args.weights, loss_model=args.loss_model,
-                      saliency_model=args.saliency_model)
-
+    token = read_token_file(args.token_file, for_server=True) if args.token_file else args.token
+    load_engine = engine_loader(args)
     divide_threads(args.workers)
     kind = device_kind(args.device)
     max_batch = args.max_batch or default_max_batch(kind, free_memory(kind))

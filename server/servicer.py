@@ -150,12 +150,19 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         log.info("job done", extra={"fields": {"request_id": job.request_id, "seconds": round(seconds, 2),
                                                **({"finished_early": True} if early else {})}})
 
-    def _engine_or_abort(self, context, request_id: str) -> Engine:
+    def not_ready_reason(self) -> str:
+        """Why this server takes no jobs now (shutting down, models loading or failing to load); empty when it
+        takes them."""
         if self.shutting_down.is_set():
-            _refuse(context, request_id, grpc.StatusCode.UNAVAILABLE, "the server is shutting down")
+            return "the server is shutting down"
         if self.models.engine is None:
-            _refuse(context, request_id, grpc.StatusCode.UNAVAILABLE,
-                    self.models.error or "models are still loading; try again shortly")
+            return self.models.error or "models are still loading; try again shortly"
+        return ""
+
+    def _engine_or_abort(self, context, request_id: str) -> Engine:
+        reason = self.not_ready_reason()
+        if reason:
+            _refuse(context, request_id, grpc.StatusCode.UNAVAILABLE, reason)
         return self.models.engine
 
     def _plan(self, request: pb.SketchRequest, device_type: str) -> tuple[SketchPlan, object]:
@@ -208,6 +215,7 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
             schedules=list(SCHEDULES),
             workers=self.jobs.slots,
             max_batch=self.jobs.max_batch,
+            not_ready_reason=self.not_ready_reason(),
         )
 
 

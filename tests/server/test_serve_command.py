@@ -84,6 +84,16 @@ def test_a_second_server_on_a_port_in_use_exits_with_a_clear_message(serve_proce
         assert client.info().device == "cpu"
 
 
+def test_preload_exits_with_the_reason_when_the_first_load_fails():
+    """Without ``--preload`` the server would stay up, unready, and try again; with it, it exits at once."""
+    no_weights = [option if option != "random" else "openai" for option in TINY]  # tiny-rn has no openai weights
+    result = subprocess.run([sys.executable, "-m", "clipsketch.cli", "serve", "--listen", "127.0.0.1:0", "--preload",
+                             "--backbone", "clip", *no_weights], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "listening" not in result.stdout
+    assert "clipsketch serve: loading the models failed: open_clip knows no pretrained weights 'openai' for " \
+           "'tiny-rn'" in result.stderr
+
+
 @pytest.mark.slow
 def test_serving_off_loopback_without_a_token_is_refused():
     result = subprocess.run([sys.executable, "-m", "clipsketch.cli", "serve", "--listen", "0.0.0.0:0", *TINY],

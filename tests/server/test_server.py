@@ -234,6 +234,7 @@ def test_get_info_health_and_reflection(server, client):
     assert info.version == __version__ and info.device == "cpu" and info.backbone == "clip:tiny-rn/random"
     assert info.limits.max_strokes == 256 and info.limits.max_queue == 16 and list(info.defaults.strokes) == [16]
     assert list(info.schedules) == ["reference", "fast"] and info.defaults.schedule == "fast"
+    assert info.not_ready_reason == ""  # ready
     assert (info.defaults.iterations, info.defaults.seeds) == (SCHEDULES["fast"].iterations, SCHEDULES["fast"].seeds)
     channel = grpc.insecure_channel(server.address)
     health = health_pb2_grpc.HealthStub(channel).Check(
@@ -318,15 +319,78 @@ def test_liveness_serves_while_the_models_load_and_readiness_once_they_are_loade
         return tiny_engine()
 
     server = make_server(load_engine=slow_engine)
-    stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(server.address))
-
-    def status(service):
-        return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
-
+    status = health_status(server)
     assert status("") == health_pb2.HealthCheckResponse.SERVING  # alive: a liveness probe must not restart it
     assert status("clipsketch.v1.SketchService") == health_pb2.HealthCheckResponse.NOT_SERVING  # not ready
+    with SketchClient(server.address) as client:
+        assert client.info().not_ready_reason == "models are still loading; try again shortly"
     loading.set()
     assert wait_for(lambda: status("clipsketch.v1.SketchService") == health_pb2.HealthCheckResponse.SERVING)
+
+
+def health_status(server):
+    """``status(service)``: the server's health for ``service`` ("" liveness, the sketch service readiness)."""
+    stub = health_pb2_grpc.HealthStub(grpc.insecure_channel(server.address))
+    return lambda service: stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+
+
+SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def test_a_failed_load_is_tried_again_and_readiness_follows_while_liveness_stays_serving(make_server, photo_bytes):
+    """Weights that appear after a failed load (a volume filled, the network back) make the server ready without a
+    restart; until then it is alive, not ready, and says why."""
+    weights_here, tries = threading.Event(), []
+
+    def engine_once_weights_are_here():
+        tries.append(1)
+        if not weights_here.is_set():
+            raise RuntimeError(f"no CLIP weights yet (try {len(tries)})")
+        from tests.conftest import tiny_engine
+
+        return tiny_engine()
+
+    server = make_server(load_engine=engine_once_weights_are_here, retry_delays=(0.05,))
+    status = health_status(server)
+    with SketchClient(server.address) as client:
+        assert server.models.ready.wait(30) and server.models.engine is None  # ready: the first try is over
+        assert wait_for(lambda: len(tries) >= 2)  # tried again
+        assert "loading the models failed: no CLIP weights yet (try" in client.info().not_ready_reason
+        assert (status(""), status("clipsketch.v1.SketchService")) == (SERVING, NOT_SERVING)
+        weights_here.set()
+        assert wait_for(lambda: status("clipsketch.v1.SketchService") == SERVING)
+        assert status("") == SERVING and client.info().not_ready_reason == ""
+        assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"
+    assert server.models.thread.join(5) is None and not server.models.thread.is_alive()
+
+
+def test_a_load_that_always_fails_leaves_the_server_alive_unready_and_saying_why(make_server, photo_bytes, caplog):
+    caplog.set_level("INFO", logger="clipsketch.server")
+    tries = []
+
+    def no_weights():
+        tries.append(1)
+        raise RuntimeError("CLIP weights are not cached and the hub is unreachable")
+
+    server = make_server(load_engine=no_weights, retry_delays=(0.01, 0.02, 3600))
+    status = health_status(server)
+    assert wait_for(lambda: len(tries) == 3)  # the third failure waits an hour: the server stops first
+    reason = "loading the models failed: CLIP weights are not cached and the hub is unreachable"
+    with SketchClient(server.address) as client:
+        assert client.info().not_ready_reason == reason
+        with pytest.raises(ServerError) as refused:
+            client.sketch(photo_bytes, **QUICK)
+    assert refused.value.code == grpc.StatusCode.UNAVAILABLE and str(refused.value).startswith(reason)
+    assert (status(""), status("clipsketch.v1.SketchService")) == (SERVING, NOT_SERVING)
+    failures = [record for record in caplog.records if record.getMessage() == "loading the models failed"]
+    assert [record.levelname for record in failures] == ["ERROR"] * 3 and all(record.exc_info for record in failures)
+    assert [record.fields["retry_in_seconds"] for record in failures] == [0.01, 0.02, 3600]
+    assert [record.fields["attempt"] for record in failures] == [1, 2, 3]
+    started = time.monotonic()
+    server.stop(grace=0)
+    server.models.thread.join(5)
+    assert not server.models.thread.is_alive() and time.monotonic() - started < 5  # no hour-long wait
+    assert len(tries) == 3
 
 
 def test_drain_lets_the_running_job_finish_and_sends_new_ones_away(make_server, client_factory, photo_bytes):
