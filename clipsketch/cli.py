@@ -40,13 +40,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     from clipsketch.client import ServerError
-    from clipsketch.core.backbones import WeightsUnavailable
-    from clipsketch.core.mask import MaskUnavailable
     from clipsketch.session import Fatal, Refused, Retry
 
     try:
         return args.run(args)
-    except (OSError, ValueError, RuntimeError, WeightsUnavailable, MaskUnavailable) as error:
+    except (OSError, ValueError, RuntimeError) as error:  # WeightsUnavailable and MaskUnavailable among them
         print(f"clipsketch {args.command}: {error}", file=sys.stderr)  # a clear message, no traceback
         return 2
     except (Refused, Retry, Fatal) as error:

@@ -1,5 +1,6 @@
-"""``clipsketch serve`` (the gRPC server in the foreground) and ``clipsketch service`` (the same server as a per-user
-service: systemd, launchd, Task Scheduler): their flags, declared once, and what they run."""
+"""``clipsketch serve`` (the gRPC server in the foreground), ``clipsketch service`` (the same server as a per-user
+service: systemd, launchd, Task Scheduler) and ``clipsketch health`` (a probe of a running server, as the image's
+HEALTHCHECK asks it): their flags, declared once, and what they run."""
 
 from __future__ import annotations
 
@@ -29,6 +30,15 @@ def add_parsers(commands) -> None:
                          help="print: the definition for that system instead of this one")
     _add_serve_arguments(service)
     service.set_defaults(run=run_service, serve_flags=_flags(service, exclude={"action", "system"}))
+
+    health = commands.add_parser("health", help="ask a server's health service (no token needed): exit 0 when "
+                                                "it serves")
+    health.add_argument("address", nargs="?", default="127.0.0.1:50051", help="host:port (default 127.0.0.1:50051)")
+    health.add_argument("--live", action="store_true",
+                        help="ask whether the process serves at all (liveness), not whether it takes jobs now")
+    health.add_argument("--tls-ca", default=None, help="PEM CA certificate, for a server with TLS")
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the answer (default 5)")
+    health.set_defaults(run=run_health)
 
 
 def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +76,31 @@ def _flags(parser: argparse.ArgumentParser, exclude: set[str]) -> list[tuple[str
     return [(action.dest, action.option_strings[-1]) for action in parser._actions
             if action.option_strings and action.help != argparse.SUPPRESS and action.dest not in exclude
             and not isinstance(action, argparse._HelpAction)]
+
+
+def run_health(args: argparse.Namespace) -> int:
+    """Print the health status of ``args.address``'s readiness (or ``--live``: liveness) service; 0 when SERVING,
+    1 otherwise (not serving, unreachable, no answer in time)."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from clipsketch.server.probes import LIVENESS, READINESS
+
+    service = LIVENESS if args.live else READINESS
+    if args.tls_ca:
+        channel = grpc.secure_channel(args.address, grpc.ssl_channel_credentials(Path(args.tls_ca).read_bytes()))
+    else:
+        channel = grpc.insecure_channel(args.address)
+    with channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service),
+                                                               timeout=args.timeout)
+        except grpc.RpcError as error:
+            print(f"{args.address}: no answer ({error.code().name}: {error.details()})")
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+    print(f"{args.address} {'liveness' if args.live else 'readiness'}: {status}")
+    return 0 if answer.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
 def run_serve(args: argparse.Namespace) -> int:
