@@ -2,15 +2,17 @@
 #   make sketch [PHOTO=cat.jpg] the main job (creates .venv, installs clipsketch, sketches the photo into out/)
 #   make test                   the tests (also installs the Debian packages they need)
 #   make test-quick             the tests that need neither Inkscape nor apt
+#   make check-image            build the server image and check it as operators run it (podman; deploy/check-image)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TEST_APT_PACKAGES := libcairo2 chromium chromium-driver inkscape xvfb xauth xdotool openssl procps python3-lxml python3-numpy python3-cssselect python3-scour python3-gi python3-gi-cairo gir1.2-gtk-3.0
+IMAGE_CHECK_APT_PACKAGES := podman runc debootstrap netavark aardvark-dns iptables catatonit uidmap
 PHOTO ?=
 ARGS ?=
 
-.PHONY: install sketch test test-quick bench clean
+.PHONY: install sketch test test-quick check-image bench clean
 
 install: $(STAMP)
 
@@ -42,6 +44,11 @@ test: $(STAMP)
 # The tests that need neither Inkscape nor Debian packages, and no slow end-to-end runs (a few minutes here).
 test-quick: $(STAMP)
 	$(PY) -m pytest -m "not slow and not system"
+
+# About 7 minutes from cold here (a local Debian base, a 6.7 GB image), 2 once the base and the torch layer are kept.
+check-image: $(STAMP)
+	scripts/install-system-packages $(IMAGE_CHECK_APT_PACKAGES)
+	$(PY) deploy/check-image
 
 bench: $(STAMP)
 	$(PY) benchmarks/raster.py

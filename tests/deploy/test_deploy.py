@@ -17,7 +17,7 @@ import pytest
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from clipsketch.server.app import LIVENESS, READINESS
+from clipsketch.server.probes import LIVENESS, READINESS
 
 from tests.conftest import TINY_SERVE_OPTIONS as TINY
 
