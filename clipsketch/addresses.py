@@ -102,15 +102,21 @@ def read_token_file(path: str | Path, for_server: bool = False) -> str:
 
 
 def _permission_denied(file: Path, for_server: bool) -> str:
-    """Why this process cannot read ``file`` (the user it runs as) and the one-line fix."""
+    """Why this process cannot read ``file`` (the user it runs as) and the one-line fix: for a client, to own it;
+    for a server (``for_server``), group access, so that the operator keeps owning it, also on the host's side of
+    a container's bind mount."""
     if not hasattr(os, "getuid"):  # Windows
         return f"cannot read the token file {file}: permission denied; make it readable by the user this runs as"
     uid, gid = os.getuid(), os.getgid()
     blocked = file if os.access(file.parent, os.X_OK) else file.parent
     what = "it readable by" if blocked == file else f"its folder {blocked} accessible to"
-    fix = f"make {what} that user, e.g. `sudo chown {uid} {blocked}`"
     if for_server:
-        fix += f" (on the host, for a bind mount), or in Kubernetes mount the Secret with fsGroup: {gid}"
+        mode = "g+r" if blocked == file else "g+rx"
+        fix = (f"make {what} that user, e.g. `sudo chgrp {gid} {blocked} && sudo chmod {mode} {blocked}` (in a "
+               f"container: the host's {'file' if blocked == file else 'folder'} mounted there), or in Kubernetes "
+               f"fsGroup: {gid}")
+    else:
+        fix = f"make {what} that user, e.g. `sudo chown {uid} {blocked}`"
     return f"cannot read the token file {file}: permission denied for uid {uid} (gid {gid}); {fix}"
 
 

@@ -104,6 +104,12 @@ def run_health(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    import signal
+    import sys
+
+    # Until serve() installs its drain (after seconds of imports), SIGTERM ends the process: as a container's PID 1
+    # without a handler it would be ignored, and a stop would wait for its timeout.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.model_config_dir:
         import open_clip
 

@@ -46,6 +46,10 @@ REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
 
+STOP_GRACE = 1.0
+"""Seconds a drained server gives the jobs it cancels, and then its calls, to end (they had the drain already)."""
+
+
 class SecurityError(ValueError):
     """The listen address, token and TLS settings do not go together."""
 
@@ -187,7 +191,8 @@ class SketchServer:
     def drain(self, seconds: float, cancel_now: threading.Event | None = None) -> bool:
         """Stop taking jobs (new ones and waiting ones get UNAVAILABLE: their clients send them elsewhere), tell
         the readiness probe at once, and let running jobs end, at most ``seconds`` or until ``cancel_now`` is set;
-        then :meth:`stop` (jobs still running come back UNAVAILABLE too). True if no job had to be stopped."""
+        then :meth:`stop` with :data:`STOP_GRACE` (jobs still running come back UNAVAILABLE too): all of it within
+        ``seconds`` + 5 s, what a container's stop timeout must allow. True if no job had to be stopped."""
         self.servicer.shutting_down.set()
         self._update_readiness()
         self.jobs.close(cancel_running=False)
@@ -196,7 +201,7 @@ class SketchServer:
         idle = self.jobs.wait_until_idle(seconds, cancel_now)
         if not idle:
             log.info("drain time is up: stopping the running jobs", extra={"fields": {"running": self.jobs.running}})
-        self.stop()
+        self.stop(STOP_GRACE)
         return idle
 
     def stop(self, grace: float = 5.0) -> None:

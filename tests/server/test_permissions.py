@@ -88,10 +88,10 @@ def test_an_unreadable_token_file_names_the_file_the_user_and_the_fix(shared_fol
                             timeout=300, cwd=shared_folder, env=env)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     message = result.stderr.strip()
+    fix = (f"`sudo chgrp {GID} {token} && sudo chmod g+r {token}` (in a container: the host's file mounted there), "
+           f"or in Kubernetes fsGroup: {GID}" if command[0] == "serve" else f"`sudo chown {UID} {token}`")
     assert message == (f"clipsketch {command[0]}: cannot read the token file {token}: permission denied for uid "
-                       f"{UID} (gid {GID}); make it readable by that user, e.g. `sudo chown {UID} {token}`"
-                       + (" (on the host, for a bind mount), or in Kubernetes mount the Secret with fsGroup: "
-                          f"{GID}" if command[0] == "serve" else ""))
+                       f"{UID} (gid {GID}); make it readable by that user, e.g. {fix}")
 
 
 def test_a_missing_token_file_is_named():
@@ -110,7 +110,8 @@ def test_a_token_in_a_folder_the_user_cannot_enter_names_the_folder(shared_folde
                             timeout=300, env=environment(shared_folder))
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert (f"cannot read the token file {token}: permission denied for uid {UID} (gid {GID}); make its folder "
-            f"{private} accessible to that user, e.g. `sudo chown {UID} {private}`") in result.stderr
+            f"{private} accessible to that user, e.g. `sudo chgrp {GID} {private} && sudo chmod g+rx {private}` (in "
+            "a container: the host's folder mounted there)") in result.stderr
 
 
 def test_a_model_folder_the_user_cannot_write_is_a_warning_and_part_of_a_failed_load(shared_folder):

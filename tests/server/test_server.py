@@ -361,7 +361,8 @@ def test_a_failed_load_is_tried_again_and_readiness_follows_while_liveness_stays
         assert wait_for(lambda: status("clipsketch.v1.SketchService") == SERVING)
         assert status("") == SERVING and client.info().not_ready_reason == ""
         assert kinds(client.events(photo_bytes, **QUICK))[-1] == "done"
-    assert server.models.thread.join(5) is None and not server.models.thread.is_alive()
+    server.models.thread.join(5)
+    assert not server.models.thread.is_alive()
 
 
 def test_a_load_that_always_fails_leaves_the_server_alive_unready_and_saying_why(make_server, photo_bytes, caplog):
