@@ -37,6 +37,8 @@ class ModelHolder:
         self.error: str | None = None
         self.ready = threading.Event()
         self.thread: threading.Thread | None = None
+        self.next_try: float | None = None
+        """When the next try starts (``time.monotonic()``) while a failed load waits for it; None otherwise."""
         self._stopped = threading.Event()
         self._on_loaded: list[Callable[[], None]] = []
 
@@ -54,9 +56,11 @@ class ModelHolder:
     def _run(self) -> None:
         attempt = 1
         while not self._try(attempt):
+            self.next_try = time.monotonic() + self._delay(attempt)
             self.ready.set()
             if self._stopped.wait(self._delay(attempt)):
                 return
+            self.next_try = None
             attempt += 1
         self.ready.set()
         for callback in self._on_loaded:

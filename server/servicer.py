@@ -156,7 +156,11 @@ class SketchServicer(sketch_pb2_grpc.SketchServiceServicer):
         if self.shutting_down.is_set():
             return "the server is shutting down"
         if self.models.engine is None:
-            return self.models.error or "models are still loading; try again shortly"
+            if self.models.error is None:
+                return "models are still loading; try again shortly"
+            next_try = self.models.next_try
+            waiting = "" if next_try is None else f" (next try in {max(0.0, next_try - time.monotonic()):.0f} s)"
+            return self.models.error + waiting
         return ""
 
     def _engine_or_abort(self, context, request_id: str) -> Engine:
