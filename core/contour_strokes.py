@@ -31,9 +31,9 @@ from clipsketch.core.strokes import bernstein, chained_points
 RIDGE = 0.2
 """Edge probability a ridge pixel needs to count as a contour (HED's lines run 0.3–0.95)."""
 
-STROKE_LENGTH = 1.5
-"""A start stroke traces at most ``STROKE_LENGTH / sqrt(count)`` of the canvas side along its contour (168 px of
-224 at 4 strokes, 84 px at 16): few strokes draw long stretches of outline, as a person's few strokes do."""
+STROKE_LENGTH = 0.9
+"""A start stroke traces at most ``STROKE_LENGTH / sqrt(count)`` of the canvas side along its contour (100 px of
+224 at 4 strokes, 50 px at 16), and at most half of it."""
 
 CLEARANCE = 4.0
 """Ridge pixels within this many canvas pixels (at 224, scaled with the canvas) of a placed stroke are removed."""

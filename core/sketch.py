@@ -49,9 +49,6 @@ from clipsketch.core.view_bank import draw_view_bank
 CONTEXT = 0.4
 """How much the contours around the subject (outside its U²-Net mask) count against the subject's own, for where
 strokes start and in the line drawing: a rocket's towers are drawn, after the rocket."""
-OUTLINE = 0.9
-"""The ridge strength the subject's outline (its U²-Net mask's edge, where it is not the photo's) gets among HED's
-contours, for where strokes start: the silhouette a person draws first, before inner detail."""
 EDGE_CLEARANCE = 3.0
 """Canvas pixels (at 224) along the photo's edge where contours are ignored."""
 XDOG_NOTE = "Strokes start on XDoG edges and are compared with XDoG's line drawing instead of HED's contours."
@@ -86,7 +83,7 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     saliency, saliency_source = _saliency(engine, canvas, foreground, options, drawn, subject is not None)
     yield Started(str(engine.device), engine.description, saliency_source, use_mask, notes, frame)
 
-    ridge = None if contours is None else with_outline(ridges(contours), foreground, frame).to(engine.device)
+    ridge = None if contours is None else ridges(contours).to(engine.device)
     target = replace(_target(engine, plan, image, canvas, foreground, drawn), saliency=saliency,
                      contours=_weighted(ridge, subject))
     controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs, batch)
@@ -223,30 +220,13 @@ def framed_contours(image, frame: Frame, device: torch.device | str = "cpu") -> 
     Raises:
         ContoursUnavailable: HED's weights cannot be had."""
     probability = torch.from_numpy(contour_map(image, device=device))[None, None]
-    return frame_map(probability, frame)[0, 0].clamp(0, 1) * _within_edges(frame)
-
-
-def _within_edges(frame: Frame) -> torch.Tensor:
-    """``[S, S]`` bool: canvas pixels on the photo, farther than :data:`EDGE_CLEARANCE` from its edge."""
+    contours = frame_map(probability, frame)[0, 0].clamp(0, 1)
     left, top, right, bottom = photo_bounds(frame)
     clearance = EDGE_CLEARANCE * frame.canvas_size / DEFAULT_CANVAS_SIZE
     centres = torch.arange(frame.canvas_size, dtype=torch.float32) + 0.5
     rows = (centres >= top + clearance) & (centres <= bottom - clearance)
     columns = (centres >= left + clearance) & (centres <= right - clearance)
-    return rows[:, None] & columns[None, :]
-
-
-def with_outline(ridge: torch.Tensor, foreground, frame: Frame, strength: float | None = None) -> torch.Tensor:
-    """``ridge [S, S]`` with the subject's outline added as a one-pixel ridge of ``strength`` (default
-    :data:`OUTLINE`): the edge of the U²-Net ``foreground [H, W]`` (0..1) on the canvas, where it is not the
-    photo's own edge; ``ridge`` as it is without a mask."""
-    strength = OUTLINE if strength is None else strength
-    if foreground is None or strength <= 0:
-        return ridge
-    mask = frame_map(torch.as_tensor(np.asarray(foreground, dtype=np.float32))[None, None], frame) >= 0.5
-    inner = -F.max_pool2d(-mask.float(), 3, stride=1, padding=1) > 0.5  # eroded by one pixel
-    edge = (mask & ~inner)[0, 0] & _within_edges(frame)
-    return torch.maximum(ridge, edge.to(ridge.dtype) * strength)
+    return contours * (rows[:, None] & columns[None, :])
 
 
 def _weighted(values: torch.Tensor | None, weight: torch.Tensor | None) -> torch.Tensor | None:
