@@ -118,7 +118,7 @@ def test_the_image_user_owns_models_and_matches_the_pod():
 
 
 @pytest.mark.slow
-def test_the_compose_command_answers_its_healthcheck(tmp_path):
+def test_the_compose_command_answers_its_healthcheck(tmp_path, serve_process):
     """`clipsketch serve` with compose.yaml's command (ports and token moved onto this machine, tiny models): the
     healthcheck's own command exits 0 against it, and 1 against a port where nothing listens."""
     server = server_of(DEPLOY / "compose.yaml")
@@ -126,23 +126,18 @@ def test_the_compose_command_answers_its_healthcheck(tmp_path):
     token = tmp_path / "token"
     token.write_text("s3cret\n")
     args[args.index("--token-file") + 1] = str(token)
-    args[args.index("--listen") + 1] = "127.0.0.1:0"
     args[args.index("--web") + 1] = "127.0.0.1:0"
-    process = subprocess.Popen([sys.executable, "-m", "clipsketch.cli", "serve", *args, "--preload", *TINY],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    listen = args.index("--listen")
+    del args[listen:listen + 2]  # serve_process listens on a free loopback port
     check = server["healthcheck"]["test"][1:-1]  # the command without CMD and its address
     assert check[0] == "clipsketch"
     health = [sys.executable, "-m", "clipsketch.cli", *check[1:]]
-    try:
-        line = process.stdout.readline()
-        assert "listening on" in line, process.stderr.read() if process.poll() is not None else line
-        address = line.rsplit(" ", 1)[1].strip()
-        done = subprocess.run([*health, address], capture_output=True, text=True, timeout=30)
-        assert done.returncode == 0 and "readiness: SERVING" in done.stdout, done.stdout + done.stderr
-        done = subprocess.run([*health, address, "--live"], capture_output=True, text=True, timeout=30)
-        assert done.returncode == 0 and "liveness: SERVING" in done.stdout, done.stdout + done.stderr
-    finally:
-        process.kill()
-        process.wait(10)
+    process, address = serve_process(*args, *TINY)
+    done = subprocess.run([*health, address], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and "readiness: SERVING" in done.stdout, done.stdout + done.stderr
+    done = subprocess.run([*health, address, "--live"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and "liveness: SERVING" in done.stdout, done.stdout + done.stderr
+    process.kill()
+    process.wait(10)
     done = subprocess.run([*health, address, "--timeout", "2"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 1 and "no answer" in done.stdout
