@@ -101,11 +101,17 @@ def read_token_file(path: str | Path, for_server: bool = False) -> str:
     return token
 
 
+def running_user() -> str | None:
+    """``uid N (gid M)``: the user this process runs as; None where the system has no user ids (Windows)."""
+    return f"uid {os.getuid()} (gid {os.getgid()})" if hasattr(os, "getuid") else None
+
+
 def _permission_denied(file: Path, for_server: bool) -> str:
     """Why this process cannot read ``file`` (the user it runs as) and the one-line fix: for a client, to own it;
     for a server (``for_server``), group access, so that the operator keeps owning it, also on the host's side of
     a container's bind mount."""
-    if not hasattr(os, "getuid"):  # Windows
+    user = running_user()
+    if user is None:
         return f"cannot read the token file {file}: permission denied; make it readable by the user this runs as"
     uid, gid = os.getuid(), os.getgid()
     blocked = file if os.access(file.parent, os.X_OK) else file.parent
@@ -117,7 +123,7 @@ def _permission_denied(file: Path, for_server: bool) -> str:
                f"fsGroup: {gid}")
     else:
         fix = f"make {what} that user, e.g. `sudo chown {uid} {blocked}`"
-    return f"cannot read the token file {file}: permission denied for uid {uid} (gid {gid}); {fix}"
+    return f"cannot read the token file {file}: permission denied for {user}; {fix}"
 
 
 def token_metadata(token: str | None) -> list[tuple[str, str]]:

@@ -25,8 +25,9 @@ from clipsketch.addresses import channel_target, token_metadata
 from clipsketch.core.options import SketchOptions, StartStrokes, parse_color
 from clipsketch.proto import sketch_pb2 as pb
 from clipsketch.proto import sketch_pb2_grpc
+from clipsketch.server.probes import READINESS
 
-SERVICE = "clipsketch.v1.SketchService"
+SERVICE = READINESS  # the sketch service's full name
 _SERVICE_CONFIG = json.dumps({
     "loadBalancingConfig": [{"round_robin": {}}],
     "methodConfig": [{

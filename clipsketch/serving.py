@@ -82,19 +82,15 @@ def run_health(args: argparse.Namespace) -> int:
     """Print the health status of ``args.address``'s readiness (or ``--live``: liveness) service; 0 when SERVING,
     1 otherwise (not serving, unreachable, no answer in time)."""
     import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_health.v1 import health_pb2
 
+    from clipsketch.client import SketchClient
     from clipsketch.server.probes import LIVENESS, READINESS
 
     service = LIVENESS if args.live else READINESS
-    if args.tls_ca:
-        channel = grpc.secure_channel(args.address, grpc.ssl_channel_credentials(Path(args.tls_ca).read_bytes()))
-    else:
-        channel = grpc.insecure_channel(args.address)
-    with channel:
+    with SketchClient(args.address, tls_ca=args.tls_ca) as client:
         try:
-            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service),
-                                                               timeout=args.timeout)
+            answer = client.health.Check(health_pb2.HealthCheckRequest(service=service), timeout=args.timeout)
         except grpc.RpcError as error:
             print(f"{args.address}: no answer ({error.code().name}: {error.details()})")
             return 1

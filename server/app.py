@@ -31,7 +31,14 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
-from clipsketch.addresses import is_loopback, join_address, presents_token, read_token_file, split_address
+from clipsketch.addresses import (
+    is_loopback,
+    join_address,
+    presents_token,
+    read_token_file,
+    running_user,
+    split_address,
+)
 from clipsketch.core.engine import Engine
 from clipsketch.core.limits import Limits
 from clipsketch.proto import sketch_pb2_grpc
@@ -299,12 +306,7 @@ def _fetches_clip_weights(args) -> bool:
     """Whether ``serve``'s engine may download CLIP weights into the Hugging Face cache: the CLIP or auto backbone
     with pretrained weights (the saliency ViT's come from the cache even with ``--clip-weights``), on a system
     with user ids (the containers this check is for)."""
-    return args.backbone in ("clip", "auto") and args.weights != "random" and hasattr(os, "getuid")
-
-
-def _user() -> str:
-    """The user this process runs as: ``uid N (gid M)``."""
-    return f"uid {os.getuid()} (gid {os.getgid()})"
+    return args.backbone in ("clip", "auto") and args.weights != "random" and running_user() is not None
 
 
 def _warn_if_cache_unwritable() -> None:
@@ -312,8 +314,8 @@ def _warn_if_cache_unwritable() -> None:
     blocked = unwritable_folder(weights_cache())
     if blocked is None:
         return
-    log.warning(f"the model folder {blocked} is not writable by {_user()}: CLIP weights found there are used, but "
-                f"downloaded ones cannot be kept; let that user write there: `sudo chown -R {os.getuid()} HOSTDIR` "
+    log.warning(f"the model folder {blocked} is not writable by {running_user()}: CLIP weights found there are used, "
+                f"but downloaded ones cannot be kept; let that user write there: `sudo chown -R {os.getuid()} HOSTDIR` "
                 f"for a host folder mounted there, a named volume, or fsGroup: {os.getgid()} in Kubernetes",
                 extra={"fields": {"folder": str(blocked), "uid": os.getuid(), "gid": os.getgid()}})
 
@@ -334,7 +336,7 @@ def engine_loader(args) -> Callable[[], Engine]:
             blocked = unwritable_folder(weights_cache()) if fetches else None
             if blocked is None:
                 raise
-            raise RuntimeError(f"{error}; and the model folder {blocked} is not writable by {_user()}, so "
+            raise RuntimeError(f"{error}; and the model folder {blocked} is not writable by {running_user()}, so "
                                "downloaded weights cannot be kept there") from error
 
     return load_engine

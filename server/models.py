@@ -55,10 +55,10 @@ class ModelHolder:
 
     def _run(self) -> None:
         attempt = 1
-        while not self._try(attempt):
-            self.next_try = time.monotonic() + self._delay(attempt)
+        while not self._try(attempt, delay := self._delay(attempt)):
+            self.next_try = time.monotonic() + delay
             self.ready.set()
-            if self._stopped.wait(self._delay(attempt)):
+            if self._stopped.wait(delay):
                 return
             self.next_try = None
             attempt += 1
@@ -70,15 +70,16 @@ class ModelHolder:
         """Seconds to wait after the failed try number ``attempt`` (from 1)."""
         return self._retry_delays[min(attempt, len(self._retry_delays)) - 1]
 
-    def _try(self, attempt: int) -> bool:
-        """Load once; True if the engine is loaded. A failure is kept in ``error`` and logged."""
+    def _try(self, attempt: int, delay: float) -> bool:
+        """Load once; True if the engine is loaded. A failure is kept in ``error`` and logged with the ``delay``
+        until the next try."""
         started = time.monotonic()
         try:
             engine = self._load()
         except Exception as error:  # reported by GetInfo, every Sketch call and the log
             self.error = f"loading the models failed: {error}"
             log.exception("loading the models failed", extra={"fields": {
-                "attempt": attempt, "retry_in_seconds": self._delay(attempt)}})
+                "attempt": attempt, "retry_in_seconds": delay}})
             return False
         self.engine, self.error = engine, None
         log.info("models loaded", extra={"fields": {"backbone": engine.description, "device": str(engine.device),
