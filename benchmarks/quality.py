@@ -63,8 +63,11 @@ def variant_options(variant: str) -> tuple[str, dict]:
 
 def run_case(engine, photo_name: str, count: int, schedule: str, seed: int, target: str = "auto") -> dict:
     """One stroke count of one photo with one variant (a schedule and its options, :func:`variant_options`):
-    loss, seconds, steps, loss over time, the strokes and how many are shorter than :data:`SHORT`."""
+    loss, seconds, steps, loss over time, the strokes (canvas pixels of the whole photo padded to a square, also
+    for a sketch drawn on a window around a small subject: ``window`` holds its frame) and how many are shorter
+    than :data:`SHORT`."""
     from clipsketch.core.events import CountDone, Progress, Started
+    from clipsketch.core.frame import Frame
     from clipsketch.core.options import SketchOptions
     from clipsketch.core.reseed import stroke_lengths
 
@@ -83,12 +86,16 @@ def run_case(engine, photo_name: str, count: int, schedule: str, seed: int, targ
             result = event.result
             seconds, cpu_seconds = time.perf_counter() - prepared, time.process_time() - prepared_cpu
     lengths = stroke_lengths(result.frame.to_target(result.strokes.points[0].double())) / max(photo.size)
+    frame, whole = result.frame, Frame.padded(photo.width, photo.height, options.canvas_size, options.margin)
+    points = whole.to_canvas(frame.to_target(result.strokes.points[0]))  # a window's sketch onto the whole photo
+    widths = whole.to_canvas_width(frame.to_target_width(result.strokes.widths[0]))
     return {"photo": photo_name, "strokes": count, "schedule": schedule, "loss": result.loss, "seconds": seconds,
             "cpu_seconds": cpu_seconds, "preparation_seconds": prepared - began,
             "iterations_run": result.iterations_run,
             "iterations": options.iterations, "seeds": options.seeds, "seed": result.seed, "curve": curve,
-            "points": result.strokes.points[0].tolist(), "width": float(result.strokes.widths[0, 0]),
-            "widths": result.strokes.widths[0].tolist(), "taper": result.strokes.taper, "joined": result.joined,
+            "points": points.tolist(), "width": float(widths[0]), "widths": widths.tolist(),
+            "taper": result.strokes.taper, "joined": result.joined,
+            "window": None if frame == whole else [frame.scale, frame.offset_x, frame.offset_y],
             "short_strokes": 0 if result.joined else int((lengths < SHORT).sum()),
             "shortest": float(lengths.min())}
 

@@ -48,6 +48,28 @@ class Frame:
         side = max(width, height) * (1 + 2 * margin)
         return cls(width, height, canvas_size, side / canvas_size, (width - side) / 2, (height - side) / 2)
 
+    @classmethod
+    def around(cls, width: float, height: float, box: tuple[float, float, float, float], canvas_size: int,
+               margin: float = 0.0) -> Frame:
+        """A square window on a ``width × height`` target around ``box`` (left, top, right, bottom in target
+        units), scaled onto the canvas: its side is the box's longer side with ``margin`` (a fraction of it) on
+        every edge; centred on the box, and moved inside the target along each axis the target is longer than the
+        side (centred on the target along one it is not, as :meth:`padded` pads)."""
+        if margin < 0:
+            raise ValueError(f"margin must be >= 0, got {margin}")
+        left, top, right, bottom = box
+        side = max(right - left, bottom - top) * (1 + 2 * margin)
+        if not side > 0:
+            raise ValueError(f"box must have an area, got {box}")
+
+        def start(low: float, high: float, extent: float) -> float:
+            if side >= extent:
+                return (extent - side) / 2
+            return min(max((low + high - side) / 2, 0.0), extent - side)
+
+        return cls(width, height, canvas_size, side / canvas_size, start(left, right, width),
+                   start(top, bottom, height))
+
     def to_target(self, points: torch.Tensor) -> torch.Tensor:
         """Canvas pixels ``[..., 2]`` to target coordinates ``[..., 2]``."""
         offset = torch.tensor([self.offset_x, self.offset_y], dtype=points.dtype, device=points.device)

@@ -20,6 +20,7 @@ import torch
 from kornia.color import rgb_to_grayscale
 from PIL import Image
 
+from clipsketch.core.frame import Frame
 from clipsketch.core.mask import backdrop_image
 from clipsketch.core.options import DEFAULT_CANVAS_SIZE, LineStyle
 from clipsketch.core.photo import frame_photo
@@ -28,21 +29,23 @@ from clipsketch.core.saliency import gaussian_blur
 
 def line_drawing(image: Image.Image, canvas_size: int = DEFAULT_CANVAS_SIZE, margin: float = 0.0,
                  style: LineStyle = LineStyle(), foreground: np.ndarray | None = None,
-                 contours: torch.Tensor | None = None) -> torch.Tensor:
+                 contours: torch.Tensor | None = None, frame: Frame | None = None) -> torch.Tensor:
     """``image`` (RGB photo, background already whitened where a mask was used) → ``[1, 3, S, S]`` 0..1: dark
     soft lines on white, framed exactly as :func:`~clipsketch.core.photo.frame_photo` frames the photo.
     ``foreground``: the photo's mask ``[H, W]`` 0..1 (1: subject), whose outline is added; None: no outline.
     ``contours``: the photo's contour map on the canvas ``[S, S]`` (:func:`contour_lines`); given, its lines
-    replace XDoG's."""
-    lines = _xdog_lines(image, canvas_size, margin, style) if contours is None else contour_lines(contours)
+    replace XDoG's. ``frame``: the canvas's frame when it is a window on the photo
+    (:func:`~clipsketch.core.photo.frame_photo`'s)."""
+    lines = _xdog_lines(image, canvas_size, margin, style, frame) if contours is None else contour_lines(contours)
     if foreground is not None:
-        lines = torch.minimum(lines, _xdog_lines(backdrop_image(foreground), canvas_size, margin, style))
+        lines = torch.minimum(lines, _xdog_lines(backdrop_image(foreground), canvas_size, margin, style, frame))
     return lines.expand(-1, 3, -1, -1).contiguous()
 
 
-def _xdog_lines(image: Image.Image, canvas_size: int, margin: float, style: LineStyle) -> torch.Tensor:
+def _xdog_lines(image: Image.Image, canvas_size: int, margin: float, style: LineStyle,
+                frame: Frame | None = None) -> torch.Tensor:
     """``[1, 1, S, S]`` 0..1 XDoG lines of ``image`` framed with edge padding, white outside the photo."""
-    framed = frame_photo(image, canvas_size, margin, padding="edge")
+    framed = frame_photo(image, canvas_size, margin, padding="edge", frame=frame)
     canvas, frame = framed.image, framed.frame
     centres = torch.arange(canvas_size, dtype=torch.float32) + 0.5  # canvas pixel centres, in photo pixels:
     xs, ys = centres * frame.scale + frame.offset_x, centres * frame.scale + frame.offset_y

@@ -77,15 +77,17 @@ def load_photo(source: PhotoInput, max_pixels: int = MAX_PHOTO_PIXELS) -> Image.
 
 
 def frame_photo(image: Image.Image, canvas_size: int = DEFAULT_CANVAS_SIZE, margin: float = 0.0,
-                padding: str = "white") -> FramedPhoto:
+                padding: str = "white", frame: Frame | None = None) -> FramedPhoto:
     """Pad ``image`` (RGB) to a centred square with ``margin`` (fraction of the longer side on each edge) and
     resize it to ``canvas_size`` pixels: nothing is squashed or cut off. ``padding``: ``white``, or ``edge`` (the
-    photo's border pixels repeated outwards: no edge where the photo ends)."""
+    photo's border pixels repeated outwards: no edge where the photo ends). ``frame``: the canvas's frame
+    instead (a window on the photo, :meth:`Frame.around`; ``canvas_size`` and ``margin`` are then its own)."""
     if padding not in ("white", "edge"):
         raise ValueError(f"padding must be white or edge, got {padding!r}")
-    frame = Frame.padded(image.width, image.height, canvas_size, margin)
+    frame = frame or Frame.padded(image.width, image.height, canvas_size, margin)
+    canvas_size = frame.canvas_size
     photo = to_tensor(image)
-    side = max(image.width, image.height) * (1 + 2 * margin)
+    side = frame.scale * canvas_size  # photo pixels across the canvas
     grid = _canvas_grid(frame)
     small = photo if side <= 2 * canvas_size else _shrink(photo, canvas_size / side)
     if padding == "white":

@@ -1,7 +1,8 @@
 """The pipeline: photo in, the best sketch per stroke count out, with progress events on the way.
 
     photo ─► load ─► plan (the options resolved for the engine's device and checked against the photo)
-          ─► mask (U²-Net, optional) ─► frame (pad to a square canvas; widths to canvas pixels here, once)
+          ─► mask (U²-Net, optional) ─► frame (pad to a square canvas, or a square window around a small
+             subject on the offline path; widths to canvas pixels here, once)
           ─► contours (HED, offline path) ─► saliency ─► per stroke count: initial strokes (after any start
           strokes; along the longest defining contours with HED) ─► optimize ─► SVG
 
@@ -51,6 +52,12 @@ CONTEXT = 0.4
 strokes start and in the line drawing: a rocket's towers are drawn, after the rocket."""
 EDGE_CLEARANCE = 3.0
 """Canvas pixels (at 224) along the photo's edge where contours are ignored."""
+SUBJECT_MARGIN = 0.1
+"""Around a subject that fills little of the photo, the canvas is a square window on the photo
+(:func:`canvas_frame`): the subject's box with this much (a fraction of its longer side) on every edge."""
+ZOOM_LEAST = 1.25
+"""The window is used only when it spans at most 1 / ZOOM_LEAST of the side of the whole photo's square: a subject
+that nearly fills the photo is framed with all of it."""
 XDOG_NOTE = "Strokes start on XDoG edges and are compared with XDoG's line drawing instead of HED's contours."
 
 
@@ -69,22 +76,25 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     photo = image  # HED sees the photo itself: its context (a rocket's towers) is drawn after the subject
     if foreground is not None:
         image = background.whiten_background(image, foreground)
-    framed = frame_photo(image, options.canvas_size, options.margin)
-    frame, canvas = framed.frame, framed.image.to(engine.device)
+    contour_init = engine.init_for(options) == "hed"
+    frame = canvas_frame(foreground if contour_init and not options.start else None, image.width, image.height,
+                         options.canvas_size, options.margin)
+    framed = frame_photo(image, frame=frame)
+    canvas = framed.image.to(engine.device)
     notes = list(engine.notes)
     contours = None
-    if engine.init_for(options) == "hed":
+    if contour_init:
         try:
             contours = framed_contours(photo, frame, engine.device)  # one HED pass per photo
         except ContoursUnavailable as error:
             notes.append(f"{error}. {XDOG_NOTE}")
     subject = None if contours is None else subject_weight(foreground, frame)
     drawn = _weighted(contours, subject)  # what counts of the contours: the line drawing and where strokes start
-    saliency, saliency_source = _saliency(engine, canvas, foreground, options, drawn, subject is not None)
+    saliency, saliency_source = _saliency(engine, canvas, foreground, options, frame, drawn, subject is not None)
     yield Started(str(engine.device), engine.description, saliency_source, use_mask, notes, frame)
 
     ridge = None if contours is None else ridges(contours).to(engine.device)
-    target = replace(_target(engine, plan, image, canvas, foreground, drawn), saliency=saliency,
+    target = replace(_target(engine, plan, image, canvas, frame, foreground, drawn), saliency=saliency,
                      contours=_weighted(ridge, subject))
     controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs, batch)
     results: dict[int, CountResult] = {}
@@ -135,7 +145,7 @@ def _plan_for(options: SketchOptions | SketchPlan, device_type: str, photo_size:
     return options
 
 
-def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground,
+def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, frame: Frame, foreground,
             contours: torch.Tensor | None = None) -> Target:
     """What every stroke count is matched with: the photo, or its line drawing seen through a blur (the
     engine's :meth:`~clipsketch.core.engine.Engine.target_for`; drawn from the contour map ``contours [S, S]``
@@ -146,7 +156,7 @@ def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground,
         style = options.lines
         outline = foreground if style.outline else None
         compared = line_drawing(image, options.canvas_size, options.margin, style, outline,
-                                None if contours is None else contours.cpu()).to(engine.device)
+                                None if contours is None else contours.cpu(), frame).to(engine.device)
         backbone = BlurredTaps(engine.backbone, style.blur * options.canvas_size / DEFAULT_CANVAS_SIZE)
     with torch.no_grad(), engine.autocast():
         taps = backbone(compared)
@@ -162,7 +172,7 @@ def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, foreground,
     return Target(compared, taps, backbone, options.loss, evaluation_taps, view_bank)
 
 
-def _saliency(engine, canvas: torch.Tensor, foreground, options: SketchOptions,
+def _saliency(engine, canvas: torch.Tensor, foreground, options: SketchOptions, frame: Frame,
               contours: torch.Tensor | None = None, masked: bool = False) -> tuple[torch.Tensor, str]:
     """Saliency ``[S, S]`` on the canvas and a description of where it came from; ``foreground`` is the
     photo's U²-Net mask ``[H, W]`` (None: no mask); ``contours``: HED's map on the canvas ``[S, S]``, already
@@ -181,7 +191,7 @@ def _saliency(engine, canvas: torch.Tensor, foreground, options: SketchOptions,
         return attention * edges, f"{engine.attention.description} attention × {edges_name}"
     if foreground is not None:  # no ViT weights: the foreground itself says where the subject is
         # framing pads with white, so frame the background and turn it back into the foreground
-        backdrop = frame_photo(background.backdrop_image(foreground), size, options.margin).image[0, 0]
+        backdrop = frame_photo(background.backdrop_image(foreground), frame=frame).image[0, 0]
         return (1 - backdrop).to(canvas.device) * edges, f"U²-Net foreground × {edges_name}"
     return edges, edges_name
 
@@ -285,8 +295,26 @@ def _as_progress(count: int, steps: Generator[Step, None, SeedTracker]) -> Gener
 
 
 def photo_bounds(frame: Frame) -> tuple[float, float, float, float]:
-    """The photo's rectangle on the canvas, ``(left, top, right, bottom)`` in canvas pixels: strokes stay in it,
-    so that placed over the photo (in a document, say) none strays into the frame's padding."""
+    """The photo's rectangle on the canvas, ``(left, top, right, bottom)`` in canvas pixels, cut to the canvas (a
+    window on the photo, :func:`canvas_frame`, shows only part of it): strokes stay in it, so that placed over the
+    photo (in a document, say) none strays into the frame's padding."""
     corners = frame.to_canvas(torch.tensor([[0.0, 0.0], [frame.width, frame.height]], dtype=torch.float64))
-    (left, top), (right, bottom) = corners.tolist()
+    (left, top), (right, bottom) = corners.clamp(0, frame.canvas_size).tolist()
     return left, top, right, bottom
+
+
+def canvas_frame(foreground, width: int, height: int, canvas_size: int, margin: float = 0.0) -> Frame:
+    """The canvas's frame for a ``width × height`` photo: the whole photo padded to a square
+    (:meth:`Frame.padded`), or, where the subject fills little of it, a square window around the subject
+    (:meth:`Frame.around`: the box of ``foreground [H, W]`` above one half, with :data:`SUBJECT_MARGIN` and
+    ``margin`` on every edge, when it is at least :data:`ZOOM_LEAST` times smaller), so that the strokes have
+    the canvas's pixels to draw the subject's parts with. ``foreground`` None: the whole photo."""
+    whole = Frame.padded(width, height, canvas_size, margin)
+    if foreground is None:
+        return whole
+    ys, xs = np.nonzero(np.asarray(foreground) > 0.5)
+    if not len(xs):
+        return whole
+    box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
+    window = Frame.around(width, height, box, canvas_size, SUBJECT_MARGIN + margin)
+    return window if window.scale * ZOOM_LEAST <= whole.scale else whole
