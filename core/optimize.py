@@ -275,7 +275,8 @@ class _Parameters:
         widths in their range (locked strokes' as they were)."""
         with torch.no_grad():
             if self.config.reseed_after and self.segments is None:
-                lengthen(self.values, SHORTEST * self.canvas_size, None if frozen is None else ~frozen)
+                lengthen(self.values, SHORTEST * self.canvas_size * self.config.zoom,
+                         None if frozen is None else ~frozen)
             if self.config.bounds is not None:
                 clamp_points(self.values, self.config.bounds)
             if frozen is not None:

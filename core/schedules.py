@@ -55,7 +55,10 @@ class OptimizerConfig:
     reseed_after: tuple[int, ...] = ()
     """After these steps, strokes that collapsed or hide under others are placed afresh
     (:mod:`~clipsketch.core.reseed`; a bounded number of times, early enough to converge); with any, no free stroke
-    is let shorter than :data:`~clipsketch.core.reseed.SHORTEST` of the canvas either."""
+    is let shorter than :data:`~clipsketch.core.reseed.SHORTEST` of the canvas (times ``zoom``) either."""
+    zoom: float = 1.0
+    """How many times the canvas is enlarged beyond the whole photo's square (a window around a small subject,
+    :func:`~clipsketch.core.sketch.canvas_frame`): the shortest stroke is as long on the photo as without it."""
     width_range: tuple[float, float] | None = None
     """Canvas pixels each stroke's width may take when widths are optimised with the points (``weighted`` lines;
     None: widths stay as they start)."""

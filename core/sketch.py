@@ -100,6 +100,7 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     results: dict[int, CountResult] = {}
     seeds = plan.seed_numbers
     bounds = photo_bounds(frame)
+    zoom = Frame.padded(image.width, image.height, options.canvas_size, options.margin).scale / frame.scale
     width = frame.to_canvas_width(options.width)
     given = start_strokes(options.start, frame, width) if options.start else None
     free = None if given is None else 1 - coverage(given).to(saliency.device)
@@ -122,7 +123,7 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
             frozen = tuple(options.start.locked) + (False,) * fresh
         start = start.to(engine.device)
         config = replace(plan.optimizer, seeds_per_pass=engine.seeds_per_pass, bounds=bounds, frozen=frozen,
-                         width_range=width_range, joined=options.one_line)
+                         width_range=width_range, joined=options.one_line, zoom=zoom)
         steps = optimize_strokes(start, replace(target, augmentation_seed=options.seed + count), config, controls)
         tracker = yield from _as_progress(count, steps)
         result = _count_result(engine, count, start, tracker, seeds, frame, plan, use_mask, saliency_source,

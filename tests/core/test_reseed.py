@@ -90,13 +90,13 @@ def test_the_fast_schedule_reseeds_and_the_reference_does_not_unless_asked():
     assert SketchOptions(one_line=True).resolve("cpu").optimizer.reseed_after == ()  # segments of one line
 
 
-def optimise(chelsea, start, frozen=None, reseed_after=(1, 12), iterations=20):
+def optimise(chelsea, start, frozen=None, reseed_after=(1, 12), iterations=20, zoom=1.0):
     backbone, canvas, photo_taps, _ = tiny_problem(chelsea, seeds=1, strokes=1, seed=0)
     saliency = torch.zeros(224, 224)
     saliency[20:80, 120:200] = 1.0  # away from the dot
     target = Target(canvas, photo_taps, backbone, LossConfig(augmentations=0), saliency=saliency)
     config = OptimizerConfig(iterations=iterations, tolerance=0, reseed_after=reseed_after, frozen=frozen,
-                             bounds=(0.0, 0.0, 224.0, 224.0))
+                             bounds=(0.0, 0.0, 224.0, 224.0), zoom=zoom)
     return run_to_end(optimize_strokes(start, target, config))
 
 
@@ -121,3 +121,16 @@ def test_a_run_replaces_its_dots_and_ends_with_none_but_a_locked_one(chelsea):
     assert all(float(stroke_lengths(step.best.points[0])[[0, 1, 2, 3, 5]].min()) >= floor * 0.999 for step in steps)
     _, plain = optimise(chelsea, start, frozen, reseed_after=())
     assert float((plain.best_points[:, 1, 0] - points[:, 1, 0]).norm(dim=-1).max()) < 10  # without: it stays
+
+
+def test_on_a_window_around_a_small_subject_no_stroke_is_shorter_on_the_photo(chelsea):
+    """A canvas enlarged twice (``zoom``, a window on the photo) keeps strokes twice as long in canvas pixels."""
+    _, _, _, start = tiny_problem(chelsea, seeds=1, strokes=3, seed=2)
+    points = start.points.clone()
+    points[:, 1] = torch.tensor(DOT)
+    start = replace(start, points=points)
+    floor = SHORTEST * 224
+    steps, tracker = optimise(chelsea, start, reseed_after=(12,), zoom=2.0)
+    assert all(float(stroke_lengths(step.best.points[0]).min()) >= 2 * floor * 0.999 for step in steps)
+    _, plain = optimise(chelsea, start, reseed_after=(12,))
+    assert float(stroke_lengths(plain.best_points).min()) < 2 * floor  # without the zoom, shorter ones are let be

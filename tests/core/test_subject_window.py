@@ -82,12 +82,13 @@ def test_the_rocket_is_sketched_on_a_window_and_its_strokes_lie_around_it(rocket
     from clipsketch.core.engine import Engine
     from clipsketch.core.events import Started
     from clipsketch.core.options import SketchOptions
+    from clipsketch.core.reseed import SHORTEST, stroke_lengths
 
     if not (contours.is_available() and background.is_available()):
         pytest.skip("needs HED's weights and the [mask] extra")
     torch.set_num_threads(1)
     engine = Engine(backbone="offline", device="cpu", precision="fp32")
-    quick = dict(strokes=(4,), iterations=2, seeds=1)
+    quick = dict(strokes=(4,), iterations=10, seeds=1)
     events = list(engine.events(rocket, SketchOptions(**quick)))
     frame = next(e for e in events if isinstance(e, Started)).frame
     whole = Frame.padded(rocket.width, rocket.height, SIZE, SketchOptions().margin)
@@ -100,6 +101,9 @@ def test_the_rocket_is_sketched_on_a_window_and_its_strokes_lie_around_it(rocket
     reach = 0.7 * frame.scale * SIZE  # within the window, which is centred on the subject
     centre = torch.tensor([(xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2], dtype=torch.float64)
     assert float((points - centre).abs().max()) <= reach
+    # no stroke is shorter on the photo than the shortest stroke of a sketch of the whole photo
+    lengths = stroke_lengths(frame.to_target(result.sketches[4].strokes.points[0].double()))
+    assert float(lengths.min()) >= 0.99 * SHORTEST * SIZE * whole.scale
     # the user's own start strokes (photo pixels anywhere), no mask, or the CLIP path's init: the whole photo
     unmasked = next(e for e in engine.events(rocket, SketchOptions(mask=False, **quick)) if isinstance(e, Started))
     assert unmasked.frame == whole
