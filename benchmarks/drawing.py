@@ -143,14 +143,16 @@ def measure(case: dict, canvas, near, texture, photo_top1: int) -> dict:
 
 def run_case(engine, name: str, count: int, variant: str) -> dict:
     """One sketch: the default schedule with the variant's options; points, loss, CPU seconds."""
+    from clipsketch.core.frame import Frame, reframed
     from clipsketch.core.options import SketchOptions
 
     began = time.process_time()
     result = engine.sketch(gallery_photo(name), SketchOptions(strokes=(count,), **VARIANTS[variant]))
     sketch = result.sketches[count]
+    whole = Frame.padded(sketch.frame.width, sketch.frame.height, 224, 0.05)  # seen_photo's canvas
+    points, widths = reframed(sketch.strokes.points[0], sketch.strokes.widths[0], sketch.frame, whole)
     return {"photo": name, "strokes": count, "variant": variant, "loss": sketch.loss,
-            "cpu_seconds": time.process_time() - began, "points": sketch.strokes.points[0].tolist(),
-            "width": float(sketch.strokes.widths[0, 0])}
+            "cpu_seconds": time.process_time() - began, "points": points.tolist(), "width": float(widths[0])}
 
 
 def table(cases: dict, variants: list[str], counts: list[int], photos: list[str]) -> str:

@@ -67,7 +67,7 @@ def run_case(engine, photo_name: str, count: int, schedule: str, seed: int, targ
     for a sketch drawn on a window around a small subject: ``window`` holds its frame) and how many are shorter
     than :data:`SHORT`."""
     from clipsketch.core.events import CountDone, Progress, Started
-    from clipsketch.core.frame import Frame
+    from clipsketch.core.frame import Frame, reframed
     from clipsketch.core.options import SketchOptions
     from clipsketch.core.reseed import stroke_lengths
 
@@ -87,8 +87,7 @@ def run_case(engine, photo_name: str, count: int, schedule: str, seed: int, targ
             seconds, cpu_seconds = time.perf_counter() - prepared, time.process_time() - prepared_cpu
     lengths = stroke_lengths(result.frame.to_target(result.strokes.points[0].double())) / max(photo.size)
     frame, whole = result.frame, Frame.padded(photo.width, photo.height, options.canvas_size, options.margin)
-    points = whole.to_canvas(frame.to_target(result.strokes.points[0]))  # a window's sketch onto the whole photo
-    widths = whole.to_canvas_width(frame.to_target_width(result.strokes.widths[0]))
+    points, widths = reframed(result.strokes.points[0], result.strokes.widths[0], frame, whole)  # onto the photo
     return {"photo": photo_name, "strokes": count, "schedule": schedule, "loss": result.loss, "seconds": seconds,
             "cpu_seconds": cpu_seconds, "preparation_seconds": prepared - began,
             "iterations_run": result.iterations_run,

@@ -75,7 +75,7 @@ def from_results(path: Path, schedule: str | None = None) -> list[Sketch]:
         if case["schedule"] != schedule:
             continue
         if "svg" in case:
-            strokes = svg_to_strokes(case["svg"]).strokes
+            strokes = on_whole_photo(svg_to_strokes(case["svg"]))
         else:
             points = torch.tensor(case["points"], dtype=torch.float32)[None]
             strokes = Strokes.from_points(points, case["width"])
@@ -96,8 +96,23 @@ def from_svgs(folder: Path) -> list[Sketch]:
         if match is None:
             print(f"skipped {path.name}: not named PHOTO-N-strokes.svg", file=sys.stderr)
             continue
-        sketches.append(Sketch(match["photo"], int(match["count"]), svg_to_strokes(path.read_bytes()).strokes))
+        strokes = on_whole_photo(svg_to_strokes(path.read_bytes()))
+        sketches.append(Sketch(match["photo"], int(match["count"]), strokes))
     return sketches
+
+
+def on_whole_photo(imported):
+    """An imported SVG's strokes on the whole photo padded to a square (the default margin), as a results file
+    holds them: a sketch drawn on a window around a small subject is shown where it lies on the photo."""
+    from dataclasses import replace
+
+    from clipsketch.core.frame import Frame, reframed
+    from clipsketch.core.options import DEFAULT_MARGIN
+
+    frame = imported.frame
+    whole = Frame.padded(frame.width, frame.height, frame.canvas_size, DEFAULT_MARGIN)
+    points, widths = reframed(imported.strokes.points, imported.strokes.widths, frame, whole)
+    return replace(imported.strokes, points=points, widths=widths)
 
 
 def render(sketch: Sketch, path: Path, size: int) -> None:

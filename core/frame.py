@@ -88,3 +88,11 @@ class Frame:
     def to_target_width(self, width):
         """Stroke widths in canvas pixels (a number or a tensor) as target units (photo pixels)."""
         return width * self.scale
+
+
+def reframed(points: torch.Tensor, widths: torch.Tensor, source: Frame, target: Frame) -> tuple[torch.Tensor,
+                                                                                                  torch.Tensor]:
+    """Strokes on ``source``'s canvas (points ``[..., 2]``, widths any shape; canvas pixels) on ``target``'s canvas,
+    a frame of the same photo: a sketch drawn on a window around a small subject shown on the whole photo's
+    square (:meth:`Frame.padded`), say."""
+    return target.to_canvas(source.to_target(points)), target.to_canvas_width(source.to_target_width(widths))

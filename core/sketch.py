@@ -58,6 +58,9 @@ SUBJECT_MARGIN = 0.1
 ZOOM_LEAST = 1.25
 """The window is used only when it spans at most 1 / ZOOM_LEAST of the side of the whole photo's square: a subject
 that nearly fills the photo is framed with all of it."""
+ZOOM_MOST = 4.0
+"""The window spans at least 1 / ZOOM_MOST of the side of the whole photo's square, widened around a tinier subject:
+HED's map (the photo at up to 480 px) and U²-Net's mask (320 px) hold no finer detail to draw."""
 XDOG_NOTE = "Strokes start on XDoG edges and are compared with XDoG's line drawing instead of HED's contours."
 
 
@@ -308,14 +311,19 @@ def canvas_frame(foreground, width: int, height: int, canvas_size: int, margin: 
     """The canvas's frame for a ``width × height`` photo: the whole photo padded to a square
     (:meth:`Frame.padded`), or, where the subject fills little of it, a square window around the subject
     (:meth:`Frame.around`: the box of ``foreground [H, W]`` above one half, with :data:`SUBJECT_MARGIN` and
-    ``margin`` on every edge, when it is at least :data:`ZOOM_LEAST` times smaller), so that the strokes have
-    the canvas's pixels to draw the subject's parts with. ``foreground`` None: the whole photo."""
+    ``margin`` on every edge, when it is at least :data:`ZOOM_LEAST` times smaller, at most :data:`ZOOM_MOST`
+    times), so that the strokes have the canvas's pixels to draw the subject's parts with. ``foreground`` None:
+    the whole photo."""
     whole = Frame.padded(width, height, canvas_size, margin)
     if foreground is None:
         return whole
     ys, xs = np.nonzero(np.asarray(foreground) > 0.5)
     if not len(xs):
         return whole
-    box = (float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1))
-    window = Frame.around(width, height, box, canvas_size, SUBJECT_MARGIN + margin)
+    left, top, right, bottom = float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+    padding = SUBJECT_MARGIN + margin
+    half = max(right - left, bottom - top, whole.scale * canvas_size / ZOOM_MOST / (1 + 2 * padding)) / 2
+    centre_x, centre_y = (left + right) / 2, (top + bottom) / 2
+    box = (centre_x - half, centre_y - half, centre_x + half, centre_y + half)
+    window = Frame.around(width, height, box, canvas_size, padding)
     return window if window.scale * ZOOM_LEAST <= whole.scale else whole

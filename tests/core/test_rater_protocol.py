@@ -122,3 +122,23 @@ def test_sets_from_quality_results(tmp_path):
     assert rater_sets.times_shown(key) == {(p, c): 1 for p in PHOTOS[:2] for c in COUNTS}
     with pytest.raises(SystemExit, match="missing: rocket-4"):
         rater_sets.make_sets(sketches[:-1], tmp_path / "other", None, seed=0, size=64)
+
+
+def test_a_sketch_drawn_on_a_window_is_shown_to_raters_where_it_lies_on_the_photo():
+    """An SVG of a small subject's window (its canvas a part of the photo) comes back on the whole photo's square,
+    as a results file holds it, not enlarged."""
+    import torch
+
+    from clipsketch.core.frame import Frame
+    from clipsketch.core.options import DEFAULT_MARGIN
+    from clipsketch.core.strokes import Strokes
+    from clipsketch.core.svg import strokes_to_svg, svg_to_strokes
+
+    window = Frame.around(640, 427, (300, 100, 340, 400), 224, 0.1)
+    points = torch.tensor([[[[20.0, 20.0], [80.0, 60.0], [140.0, 160.0], [200.0, 200.0]]]])
+    svg = strokes_to_svg(Strokes.from_points(points, 3.0), frame=window)
+    shown = rater_sets.on_whole_photo(svg_to_strokes(svg))
+    whole = Frame.padded(640, 427, 224, DEFAULT_MARGIN)
+    expected = whole.to_canvas(window.to_target(points.double()))
+    assert torch.allclose(shown.points.double(), expected, atol=0.05)
+    assert float(shown.widths[0, 0]) == pytest.approx(3.0 * window.scale / whole.scale, rel=1e-3)

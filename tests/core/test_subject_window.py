@@ -56,6 +56,14 @@ def test_only_a_subject_that_fills_little_of_the_photo_gets_a_window():
     assert bool((corners > 0).all() and (corners < SIZE).all())  # the subject is inside the canvas
 
 
+def test_a_tiny_subject_is_drawn_at_most_zoom_most_times_closer():
+    whole = Frame.padded(640, 427, SIZE, 0.05)
+    speck = sketch.canvas_frame(box_mask(640, 427, (400, 200, 404, 204)), 640, 427, SIZE, 0.05)
+    assert whole.scale / speck.scale == pytest.approx(sketch.ZOOM_MOST)
+    centre = speck.to_target(torch.tensor([SIZE / 2, SIZE / 2], dtype=torch.float64))
+    assert centre.tolist() == pytest.approx([402, 202])
+
+
 def test_a_window_shows_the_photo_around_the_subject_and_bounds_strokes_to_the_canvas():
     photo = np.full((400, 600, 3), 255, np.uint8)
     photo[180:220, 290:310] = (255, 0, 0)  # a small red subject
@@ -104,6 +112,13 @@ def test_the_rocket_is_sketched_on_a_window_and_its_strokes_lie_around_it(rocket
     # no stroke is shorter on the photo than the shortest stroke of a sketch of the whole photo
     lengths = stroke_lengths(frame.to_target(result.sketches[4].strokes.points[0].double()))
     assert float(lengths.min()) >= 0.99 * SHORTEST * SIZE * whole.scale
-    # the user's own start strokes (photo pixels anywhere), no mask, or the CLIP path's init: the whole photo
+    # the SVG is the whole photo's: its size, and the strokes in photo pixels where the rocket is
+    from clipsketch.core.svg import svg_to_strokes
+
+    imported = svg_to_strokes(result.sketches[4].svg)
+    assert (imported.frame.width, imported.frame.height) == (rocket.width, rocket.height)
+    assert torch.allclose(imported.frame.to_target(imported.strokes.points.double()).reshape(-1, 2).float(),
+                          points.float(), atol=0.05)
+    # no mask: the whole photo
     unmasked = next(e for e in engine.events(rocket, SketchOptions(mask=False, **quick)) if isinstance(e, Started))
     assert unmasked.frame == whole
