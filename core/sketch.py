@@ -4,7 +4,8 @@
           ─► mask (U²-Net, optional) ─► frame (pad to a square canvas, or a square window around a small
              subject on the offline path; widths to canvas pixels here, once)
           ─► contours (HED, offline path) ─► saliency ─► per stroke count: initial strokes (after any start
-          strokes; along the longest defining contours with HED) ─► optimize ─► SVG
+          strokes; along the longest defining contours with HED) ─► optimize (with HED: compared with the line
+          drawing of the defining contours that many strokes can draw) ─► SVG
 
 Stroke counts share the photo's preprocessing, saliency, the photo's taps and the view bank. Run through
 :meth:`Engine.events <clipsketch.core.engine.Engine.events>`, which yields the events of
@@ -26,7 +27,7 @@ from clipsketch.core import mask as background
 from clipsketch.core.animate import drawing_order
 from clipsketch.core.backbones import BlurredTaps
 from clipsketch.core.events import CountDone, CountResult, Event, Finished, Progress, SketchResult, Started
-from clipsketch.core.contour_strokes import initial_contour_points, ridges
+from clipsketch.core.contour_strokes import defining_contours, initial_contour_points, ridges
 from clipsketch.core.contours import ContoursUnavailable, contour_map
 from clipsketch.core.frame import Frame
 from clipsketch.core.lines import line_drawing
@@ -97,8 +98,20 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
     yield Started(str(engine.device), engine.description, saliency_source, use_mask, notes, frame)
 
     ridge = None if contours is None else ridges(contours).to(engine.device)
-    target = replace(_target(engine, plan, image, canvas, frame, foreground, drawn), saliency=saliency,
-                     contours=_weighted(ridge, subject))
+    drawn_ridge = _weighted(ridge, subject)
+    targets = {}  # the line drawing each stroke count is compared with: its defining contours, or all of them
+
+    def target_for(count: int) -> Target:
+        chosen = None
+        if drawn_ridge is not None and engine.target_for(options) == "lines":
+            chosen = defining_contours(drawn_ridge, count, options.canvas_size)
+        key = None if chosen is None else int(chosen.sum())  # the chosen contours nest: as many pixels, the same
+        if key not in targets:
+            lines = drawn if chosen is None else drawn * chosen.to(drawn.device)
+            targets[key] = replace(_target(engine, plan, image, canvas, frame, foreground, lines),
+                                   saliency=saliency, contours=drawn_ridge)
+        return targets[key]
+
     controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs, batch)
     results: dict[int, CountResult] = {}
     seeds = plan.seed_numbers
@@ -127,7 +140,8 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
         start = start.to(engine.device)
         config = replace(plan.optimizer, seeds_per_pass=engine.seeds_per_pass, bounds=bounds, frozen=frozen,
                          width_range=width_range, joined=options.one_line, zoom=zoom)
-        steps = optimize_strokes(start, replace(target, augmentation_seed=options.seed + count), config, controls)
+        steps = optimize_strokes(start, replace(target_for(count), augmentation_seed=options.seed + count), config,
+                                 controls)
         tracker = yield from _as_progress(count, steps)
         result = _count_result(engine, count, start, tracker, seeds, frame, plan, use_mask, saliency_source,
                                saliency)

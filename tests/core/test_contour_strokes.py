@@ -143,3 +143,44 @@ def test_framed_contours_lie_inside_the_photo_away_from_its_edge(monkeypatch):
     assert float(contours[int(top) + 5 : int(bottom) - 5, int(left) + 5 : int(right) - 5].min()) > 0.99
     assert float(contours[: int(top) + 2].max()) == 0 and float(contours[int(bottom) - 2 :].max()) == 0
     assert float(contours[:, : int(left) + 2].max()) == 0 and float(contours[:, int(right) - 2 :].max()) == 0
+
+
+def test_few_strokes_are_compared_with_the_few_most_defining_contours():
+    from clipsketch.core.contour_strokes import DRAWN_FEWEST, DRAWN_SHARE, defining_contours
+
+    outline = ridges(circle_map(radius=60.0, value=0.9))  # 444 ridge pixels of strong contour
+    details = [ridges(segment_map(20 + 10 * k, 10, 20 + 10 * k, 40, value=0.5)) for k in range(20)]  # 56 each
+    ridge = outline + sum(details)
+    few = defining_contours(ridge, DRAWN_FEWEST, SIZE)  # 806 px of budget: the outline and the first details
+    assert DRAWN_FEWEST * DRAWN_SHARE * SIZE < float((ridge > 0).sum()) < 16 * DRAWN_SHARE * SIZE
+    drawn_details = [float(few[detail > 0].min()) == 1 for detail in details]
+    assert float(few[outline > 0].min()) == 1 and 0 < sum(drawn_details) < len(details)
+    right = int(torch.nonzero(outline[112]).max())  # the outline's ridge on the middle row, on the right
+    assert float(few[112, right + 3]) == 1 and float(few[112, right + 5]) == 0  # widened by 3 pixels, no more
+    assert torch.equal(defining_contours(ridge, 1, SIZE), few)  # fewer strokes: as many contours as DRAWN_FEWEST
+    assert defining_contours(ridge, 16, SIZE) is None  # 1613 px: every contour, the whole line drawing
+
+
+def test_the_offline_default_compares_few_strokes_with_fewer_lines(chelsea, monkeypatch):
+    """One line drawing for few strokes, the whole one for many: 4 and 8 strokes share one target with less ink
+    than 16, and 16 and 32 strokes share the whole line drawing (each made once)."""
+    from clipsketch.core import contours, sketch
+    from clipsketch.core.engine import Engine
+    from clipsketch.core.options import SketchOptions
+
+    if not contours.is_available():
+        pytest.skip("HED's weights cannot be had here")
+    inks = []
+    real = sketch._target
+
+    def recorded(engine, plan, image, canvas, frame, foreground, drawn=None):
+        inks.append(float(drawn.sum()))
+        return real(engine, plan, image, canvas, frame, foreground, drawn)
+
+    monkeypatch.setattr(sketch, "_target", recorded)
+    engine = Engine(backbone="offline", device="cpu", precision="fp32")
+    engine.sketch(chelsea, SketchOptions(strokes=(4, 8, 16, 32), iterations=1, seeds=1, mask=False))
+    height, width = chelsea.shape[:2]
+    frame = sketch.canvas_frame(None, width, height, SIZE, SketchOptions().margin)
+    whole = float(sketch.framed_contours(chelsea, frame).sum())  # the whole line drawing, every contour
+    assert len(inks) == 2 and 0 < inks[0] < 0.8 * inks[1] and inks[1] == pytest.approx(whole, rel=1e-4)
