@@ -131,8 +131,8 @@ def place_strokes(ridge: torch.Tensor, count: int, generator: torch.Generator, c
 
 
 def defining_contours(ridge: torch.Tensor, count: int, canvas_size: int) -> torch.Tensor | None:
-    """Where the contours a sketch of ``count`` strokes is compared with lie, ``[S, S]`` 0/1, or None where that
-    is every contour: the connected contours of ``ridge [S, S]`` (from :func:`ridges`, weighted by where the
+    """Where the contours a sketch of ``count`` strokes is compared with lie, ``[S, S]`` 0/1 on the CPU, or None
+    where that is every contour: the connected contours of ``ridge [S, S]`` (from :func:`ridges`, weighted by where the
     subject is), the most defining first (length × mean salience: the sum of their ridge values), taken while
     fewer than max(``count``, :data:`DRAWN_FEWEST`) × :data:`DRAWN_SHARE` canvas sides of ridge are taken,
     widened by :data:`DRAWN_REACH`.
@@ -150,7 +150,7 @@ def defining_contours(ridge: torch.Tensor, count: int, canvas_size: int) -> torc
         return None
     chosen = torch.from_numpy(np.isin(labels, order[taken])).float()[None, None]
     reach = max(1, round(DRAWN_REACH * canvas_size / 224))
-    return F.max_pool2d(chosen, 2 * reach + 1, stride=1, padding=reach)[0, 0].to(ridge.device)
+    return F.max_pool2d(chosen, 2 * reach + 1, stride=1, padding=reach)[0, 0]
 
 
 def initial_contour_points(ridge: torch.Tensor, count: int, seeds: list[int], canvas_size: int,

@@ -7,7 +7,8 @@
           strokes; along the longest defining contours with HED) ─► optimize (with HED: compared with the line
           drawing of the defining contours that many strokes can draw) ─► SVG
 
-Stroke counts share the photo's preprocessing, saliency, the photo's taps and the view bank. Run through
+Stroke counts share the photo's preprocessing and saliency, and the line drawing's taps and view bank where they
+are compared with the same drawing (the whole one; with HED, few strokes with their defining contours). Run through
 :meth:`Engine.events <clipsketch.core.engine.Engine.events>`, which yields the events of
 :mod:`~clipsketch.core.events`.
 """
@@ -99,12 +100,11 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
 
     ridge = None if contours is None else ridges(contours).to(engine.device)
     drawn_ridge = _weighted(ridge, subject)
+    narrowed = drawn_ridge is not None and engine.target_for(options) == "lines"
     targets = {}  # the line drawing each stroke count is compared with: its defining contours, or all of them
 
-    def target_for(count: int) -> Target:
-        chosen = None
-        if drawn_ridge is not None and engine.target_for(options) == "lines":
-            chosen = defining_contours(drawn_ridge, count, options.canvas_size)
+    def count_target(count: int) -> Target:
+        chosen = defining_contours(drawn_ridge, count, options.canvas_size) if narrowed else None
         key = None if chosen is None else int(chosen.sum())  # the chosen contours nest: as many pixels, the same
         if key not in targets:
             lines = drawn if chosen is None else drawn * chosen.to(drawn.device)
@@ -140,7 +140,7 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
         start = start.to(engine.device)
         config = replace(plan.optimizer, seeds_per_pass=engine.seeds_per_pass, bounds=bounds, frozen=frozen,
                          width_range=width_range, joined=options.one_line, zoom=zoom)
-        steps = optimize_strokes(start, replace(target_for(count), augmentation_seed=options.seed + count), config,
+        steps = optimize_strokes(start, replace(count_target(count), augmentation_seed=options.seed + count), config,
                                  controls)
         tracker = yield from _as_progress(count, steps)
         result = _count_result(engine, count, start, tracker, seeds, frame, plan, use_mask, saliency_source,
@@ -165,9 +165,10 @@ def _plan_for(options: SketchOptions | SketchPlan, device_type: str, photo_size:
 
 def _target(engine, plan: SketchPlan, image, canvas: torch.Tensor, frame: Frame, foreground,
             contours: torch.Tensor | None = None) -> Target:
-    """What every stroke count is matched with: the photo, or its line drawing seen through a blur (the
-    engine's :meth:`~clipsketch.core.engine.Engine.target_for`; drawn from the contour map ``contours [S, S]``
-    (weighted by the subject) when given, by XDoG otherwise), its taps, and the view bank."""
+    """What a stroke count is matched with: the photo, or its line drawing seen through a blur (the engine's
+    :meth:`~clipsketch.core.engine.Engine.target_for`; drawn from the contour map ``contours [S, S]`` (weighted
+    by the subject, and cut to the defining contours for few strokes) when given, by XDoG otherwise), its taps,
+    and the view bank."""
     options = plan.options
     compared, backbone = canvas, engine.backbone
     if engine.target_for(options) == "lines":
