@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from clipsketch.core.options import LineStyle  # noqa: E402
+from clipsketch.core.options import DEFAULT_CANVAS_SIZE, DEFAULT_MARGIN, LineStyle  # noqa: E402
 from quality import GALLERY, gallery_photo as _skimage_photo  # noqa: E402
 
 PHOTOS = ["chelsea", "horse", "astronaut", "grace_hopper", "flower", "china", "coffee", "rocket", "motorcycle",
@@ -67,7 +67,7 @@ def gallery_photo(name: str):
     raise ValueError(f"unknown photo {name!r}")
 
 
-def seen_photo(name: str, margin: float = 0.05):
+def seen_photo(name: str, margin: float = DEFAULT_MARGIN):
     """The photo as the engine sees it: ``[1, 3, 224, 224]``, background whitened (U²-Net), framed."""
     from clipsketch.core import mask as background
     from clipsketch.core.photo import frame_photo, load_photo
@@ -75,7 +75,7 @@ def seen_photo(name: str, margin: float = 0.05):
     image = load_photo(gallery_photo(name))
     if background.is_available():
         image = background.whiten_background(image, background.foreground_mask(image))
-    return frame_photo(image, 224, margin).image
+    return frame_photo(image, DEFAULT_CANVAS_SIZE, margin).image
 
 
 def structure_maps(canvas):
@@ -149,7 +149,7 @@ def run_case(engine, name: str, count: int, variant: str) -> dict:
     began = time.process_time()
     result = engine.sketch(gallery_photo(name), SketchOptions(strokes=(count,), **VARIANTS[variant]))
     sketch = result.sketches[count]
-    whole = Frame.padded(sketch.frame.width, sketch.frame.height, 224, 0.05)  # seen_photo's canvas
+    whole = Frame.padded(sketch.frame.width, sketch.frame.height, DEFAULT_CANVAS_SIZE, DEFAULT_MARGIN)  # seen_photo's
     points, widths = reframed(sketch.strokes.points[0], sketch.strokes.widths[0], sketch.frame, whole)
     return {"photo": name, "strokes": count, "variant": variant, "loss": sketch.loss,
             "cpu_seconds": time.process_time() - began, "points": points.tolist(), "width": float(widths[0])}
