@@ -51,13 +51,13 @@ SHORT = 0.02
 
 
 def variant_options(variant: str) -> tuple[str, dict]:
-    """``schedule[+option=value…]`` (e.g. ``fast+reseed=off``, ``fast+line=tapered``, ``fast+one_line=on``) as the
+    """``schedule[+option=value…]`` (e.g. ``fast+reseed=off``, ``fast+line=tapered``, ``fast+seeds=6``) as the
     schedule and the other :class:`SketchOptions` fields it sets."""
     schedule, *settings = variant.split("+")
     fields = {}
     for setting in settings:
         name, _, value = setting.partition("=")
-        fields[name] = {"on": True, "off": False}.get(value, value)
+        fields[name] = {"on": True, "off": False}.get(value, int(value) if value.isdigit() else value)
     return schedule, fields
 
 
