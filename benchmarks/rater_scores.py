@@ -3,7 +3,9 @@
 Reads ``SETS/key.json`` and every ``SETS/rater-XX/answers.json`` (``{file: class}``, one of the words the rater was
 offered, ``none`` for "none of these"), prints Markdown tables (per stroke count: recognised with "none" offered and
 the share of "none" answers, against issue 32's bars; per photo × stroke count; what each photo was taken for) and
-writes a JSON summary (default ``SETS/scores.json``).
+writes a JSON summary (default ``SETS/scores.json``). Sets with variants side by side (``rater_sets.py`` given
+several sources) are scored per variant as well: each variant's shares and per-photo counts, judged by the same
+raters.
 
     python benchmarks/rater_scores.py benchmarks/results/raters/2026-12-06 [--summary PATH] [--markdown PATH]
 
@@ -50,13 +52,14 @@ def judgements(sets: Path) -> tuple[dict, list[dict], list[str]]:
                 continue
             answer = normalise(answers[name])
             found.append({"rater": rater, "file": name, "photo": seen["photo"], "strokes": seen["strokes"],
-                          "answer": answer, "valid": answer in offered,
+                          "variant": seen.get("variant", ""), "answer": answer, "valid": answer in offered,
                           "recognised": answer == key["answer"][seen["photo"]]})
     return key, found, unanswered
 
 
-def summarise(key: dict, found: list[dict], unanswered: list[str]) -> dict:
-    """Shares per stroke count, counts per photo × stroke count, answers per photo."""
+def shares(key: dict, found: list[dict]) -> tuple[dict, dict]:
+    """Of the judgements ``found``: per stroke count, how many were judged, recognised and answered "none" (and the
+    shares, beside issue 32's bar); per photo × stroke count, how many were judged and recognised."""
     per_count = {}
     for count in key["counts"]:
         mine = [j for j in found if j["strokes"] == count]
@@ -70,7 +73,19 @@ def summarise(key: dict, found: list[dict], unanswered: list[str]) -> dict:
                                       "recognised": sum(j["photo"] == photo and j["strokes"] == count
                                                         and j["recognised"] for j in found)}
                          for count in key["counts"]} for photo in key["photos"]}
-    judged = [cell["judged"] for counts in per_photo.values() for cell in counts.values()]
+    return per_count, per_photo
+
+
+def summarise(key: dict, found: list[dict], unanswered: list[str]) -> dict:
+    """Shares per stroke count, counts per photo × stroke count (all variants together, and each variant apart
+    where there are several), answers per photo."""
+    per_count, per_photo = shares(key, found)
+    per_variant = {}
+    for variant in key.get("variants", []):
+        variant_count, variant_photo = shares(key, [j for j in found if j["variant"] == variant])
+        per_variant[variant] = {"per_count": variant_count, "per_photo_count": variant_photo}
+    tables = [scored["per_photo_count"] for scored in per_variant.values()] or [per_photo]
+    judged = [cell["judged"] for table in tables for counts in table.values() for cell in counts.values()]
     return {
         "raters": len(key["raters"]),
         "raters_answering": len({j["rater"] for j in found}),
@@ -80,6 +95,7 @@ def summarise(key: dict, found: list[dict], unanswered: list[str]) -> dict:
         "answer": key["answer"],
         "per_count": per_count,
         "per_photo_count": per_photo,
+        **({"per_variant": per_variant} if per_variant else {}),
         "answers_per_photo": {photo: dict(Counter(j["answer"] for j in found if j["photo"] == photo).most_common())
                               for photo in key["photos"]},
         "forced_choice": None,
@@ -111,6 +127,23 @@ def markdown(summary: dict) -> str:
     for photo, cells in summary["per_photo_count"].items():
         lines.append(f"| {photo} ({summary['answer'][photo]}) | "
                      + " | ".join(f"{cells[c]['recognised']}/{cells[c]['judged']}" for c in counts) + " |")
+    if "per_variant" in summary:
+        lines += ["", "Per variant (the same raters judged each; the table above pools them):", "",
+                  "| strokes | variant | judged | recognised, \"none\" offered | \"none\" answers |",
+                  "|---:|---|---:|---:|---:|"]
+        for count in counts:
+            for variant, scored in summary["per_variant"].items():
+                row = scored["per_count"][count]
+                lines.append(f"| {count} | {variant} | {row['judged']} | {percent(row['recognised_share'])} "
+                             f"({row['recognised']}/{row['judged']}) | {percent(row['none_share'])} |")
+        variants = list(summary["per_variant"])
+        lines += ["", "Recognised / judged, per photo, stroke count and variant:", "",
+                  "| photo | " + " | ".join(f"{c} {v}" for c in counts for v in variants) + " |",
+                  "|---|" + "---:|" * (len(counts) * len(variants))]
+        for photo in summary["per_photo_count"]:
+            cells = [summary["per_variant"][v]["per_photo_count"][photo][c] for c in counts for v in variants]
+            lines.append(f"| {photo} | " + " | ".join(f"{cell['recognised']}/{cell['judged']}" for cell in cells)
+                         + " |")
     lines += ["", "What each photo's sketches were taken for (all stroke counts):", "", "| photo | answers |",
               "|---|---|"]
     for photo, answers in summary["answers_per_photo"].items():

@@ -8,9 +8,16 @@ over C raters every (photo, count) is seen once, over 2 × C (the default) twice
 file, written to ``answers.json``); the key (file -> photo, stroke count) is ``key.json`` beside the folders,
 never inside one. The same sketches and ``--seed`` give the same sets.
 
+Variants side by side: given several sources (``--results NAME=PATH`` or ``--svgs NAME=DIR``, repeated), each a
+variant, the square deals out (stroke count, variant) pairs instead of counts: every rater still sees every photo
+once, some photos as one variant and some as another, so the variants are judged by the same raters in the same
+round (rounds of different raters differ by several points; docs/benchmarks.md). ``rater_scores.py`` then scores
+each variant apart.
+
     python benchmarks/rater_sets.py --results benchmarks/results/quality-offline-cpu.json --schedule fast \\
         --out benchmarks/results/raters/2026-12-06
     python benchmarks/rater_sets.py --svgs SKETCHES/ --out ...     (SVGs named PHOTO-N-strokes.svg, as the CLI writes)
+    python benchmarks/rater_sets.py --results before=A.json --results after=B.json --schedule fast --out ...
 
 Then show each rater only its own ``rater-XX/`` folder, and score with ``benchmarks/rater_scores.py``.
 """
@@ -22,7 +29,7 @@ import json
 import random
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 CLASSES = {
@@ -47,11 +54,13 @@ SVG_NAME = re.compile(r"^(?P<photo>.+)-(?P<count>\d+)-strokes\.svg$")
 
 @dataclass
 class Sketch:
-    """One sketch to show: its photo, stroke count and strokes (canvas pixels, batch of one)."""
+    """One sketch to show: its photo, stroke count and strokes (canvas pixels, batch of one), and the variant it is
+    of ("" where only one is shown)."""
 
     photo: str
     count: int
     strokes: object  # clipsketch.core.strokes.Strokes
+    variant: str = ""
 
 
 def from_results(path: Path, schedule: str | None = None) -> list[Sketch]:
@@ -104,8 +113,6 @@ def from_svgs(folder: Path) -> list[Sketch]:
 def on_whole_photo(imported):
     """An imported SVG's strokes on the whole photo padded to a square (the default margin), as a results file
     holds them: a sketch drawn on a window around a small subject is shown where it lies on the photo."""
-    from dataclasses import replace
-
     from clipsketch.core.frame import Frame, reframed
     from clipsketch.core.options import DEFAULT_MARGIN
 
@@ -125,9 +132,10 @@ def render(sketch: Sketch, path: Path, size: int) -> None:
     save_png(raster.rgb[0], path)
 
 
-def latin_square(photos: list[str], counts: list[int], raters: int) -> list[list[tuple[str, int]]]:
-    """Per rater, the (photo, count) it sees: every photo once, photo ``p`` at ``counts[(p + r) % len(counts)]``."""
-    return [[(photo, counts[(p + r) % len(counts)]) for p, photo in enumerate(photos)] for r in range(raters)]
+def latin_square(photos: list[str], cells: list, raters: int) -> list[list[tuple[str, object]]]:
+    """Per rater, the (photo, cell) it sees: every photo once, photo ``p`` as ``cells[(p + r) % len(cells)]`` (a
+    cell: a stroke count, or a (stroke count, variant) pair)."""
+    return [[(photo, cells[(p + r) % len(cells)]) for p, photo in enumerate(photos)] for r in range(raters)]
 
 
 def class_words(photos: list[str], extra: dict[str, str]) -> dict[str, str]:
@@ -182,61 +190,84 @@ Write your answers as `answers.json` in this folder, one entry per drawing, the 
 
 def make_sets(sketches: list[Sketch], out: Path, raters: int | None, seed: int, size: int,
               extra_classes: dict[str, str] | None = None) -> dict:
-    """Render the rater sets into ``out`` (``rater-XX/`` folders and ``key.json``) and return the key."""
-    found = {(s.photo, s.count): s for s in sketches}
+    """Render the rater sets into ``out`` (``rater-XX/`` folders and ``key.json``) and return the key. Sketches of
+    several variants are dealt out side by side (the module says how)."""
+    found = {(s.photo, s.count, s.variant): s for s in sketches}
     if len(found) != len(sketches):
-        raise SystemExit("two sketches share a photo and stroke count")
+        raise SystemExit("two sketches share a photo, stroke count and variant")
     photos = sorted({s.photo for s in sketches})
     counts = sorted({s.count for s in sketches})
-    missing = [f"{photo}-{count}" for photo in photos for count in counts if (photo, count) not in found]
+    variants = list(dict.fromkeys(s.variant for s in sketches))  # in the order given
+    cells = [(count, variant) for count in counts for variant in variants]
+    missing = [f"{photo}-{count}" + (f" ({variant})" if variant else "") for photo in photos
+               for count, variant in cells if (photo, count, variant) not in found]
     if missing:
         raise SystemExit(f"a Latin square needs every photo at every count; missing: {', '.join(missing)}")
-    raters = raters or 2 * len(counts)
+    raters = raters or 2 * len(cells)
     words = class_words(photos, extra_classes or {})
     classes = offered_classes(words)
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out} is not empty: rater sets are made once, into a fresh folder")
     rng = random.Random(seed)
     used: set[str] = set()
-    key = {"seed": seed, "photos": photos, "counts": counts, "classes": [word for word, _ in classes],
-           "answer": words, "none": NONE, "raters": {}}
-    for r, seen in enumerate(latin_square(photos, counts, raters)):
+    side_by_side = len(variants) > 1
+    key = {"seed": seed, "photos": photos, "counts": counts, **({"variants": variants} if side_by_side else {}),
+           "classes": [word for word, _ in classes], "answer": words, "none": NONE, "raters": {}}
+    for r, seen in enumerate(latin_square(photos, cells, raters)):
         folder = out / f"rater-{r + 1:02d}"
         order = list(seen)
         rng.shuffle(order)
         files = {}
-        for photo, count in order:
+        for photo, (count, variant) in order:
             name = f"{rng.getrandbits(40):010x}.png"
             while name in used:
                 name = f"{rng.getrandbits(40):010x}.png"
             used.add(name)
-            render(found[photo, count], folder / name, size)
-            files[name] = {"photo": photo, "strokes": count}
+            render(found[photo, count, variant], folder / name, size)
+            files[name] = {"photo": photo, "strokes": count, **({"variant": variant} if side_by_side else {})}
         (folder / "instructions.md").write_text(instructions(sorted(files), classes))
         key["raters"][folder.name] = dict(sorted(files.items()))
     (out / "key.json").write_text(json.dumps(key, indent=1) + "\n")
     return key
 
 
-def times_shown(key: dict) -> dict[tuple[str, int], int]:
-    """How many raters see each (photo, stroke count) of a key."""
-    shown = {(photo, count): 0 for photo in key["photos"] for count in key["counts"]}
+def times_shown(key: dict) -> dict[tuple, int]:
+    """How many raters see each (photo, stroke count) of a key, or each (photo, stroke count, variant) of a key
+    with variants side by side."""
+    variants = key.get("variants")
+    shown = {(photo, count, *([variant] if variants else [])): 0 for photo in key["photos"]
+             for count in key["counts"] for variant in variants or [""]}
     for files in key["raters"].values():
         for seen in files.values():
-            shown[seen["photo"], seen["strokes"]] += 1
+            shown[(seen["photo"], seen["strokes"], *([seen["variant"]] if variants else []))] += 1
     return shown
+
+
+def named_sources(values: list[str]) -> list[tuple[str, Path]]:
+    """``[NAME=]PATH`` arguments as (variant, path): one source is the only variant (""); several are named by
+    NAME, or by the file's or folder's name without its suffix."""
+    sources = []
+    for value in values:
+        name, sep, path = value.partition("=")
+        name, path = (name, Path(path)) if sep else ("", Path(value))
+        sources.append((name or path.stem, path) if len(values) > 1 else ("", path))
+    if len({name for name, _ in sources}) != len(sources):
+        raise SystemExit("each source needs a name of its own: --results NAME=PATH")
+    return sources
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--results", type=Path, help="a benchmarks/quality.py results JSON")
-    source.add_argument("--svgs", type=Path, help="a folder of PHOTO-N-strokes.svg files")
-    parser.add_argument("--schedule", help="with --results: the schedule (variant) whose sketches are shown")
+    source.add_argument("--results", action="append", metavar="[NAME=]PATH",
+                        help="a benchmarks/quality.py results JSON; repeated, variants shown side by side")
+    source.add_argument("--svgs", action="append", metavar="[NAME=]DIR",
+                        help="a folder of PHOTO-N-strokes.svg files; repeated, variants shown side by side")
+    parser.add_argument("--schedule", help="with --results: the schedule whose sketches are shown")
     parser.add_argument("--photos", nargs="+", help="only these photos")
     parser.add_argument("--strokes", nargs="+", type=int, help="only these stroke counts")
-    parser.add_argument("--raters", type=int, help="how many raters (default 2 × the stroke counts: each sketch "
-                                                   "judged twice); a multiple of the counts keeps it balanced")
+    parser.add_argument("--raters", type=int, help="how many raters (default 2 × the stroke counts × the variants: "
+                                                   "each sketch judged twice); a multiple of that keeps it balanced")
     parser.add_argument("--class", dest="classes", action="append", default=[], metavar="PHOTO=WORD",
                         help="the class of a photo outside the gallery")
     parser.add_argument("--seed", type=int, default=0)
@@ -247,7 +278,10 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    sketches = from_results(args.results, args.schedule) if args.results else from_svgs(args.svgs)
+    sketches = []
+    for variant, path in named_sources(args.results or args.svgs):
+        found = from_results(path, args.schedule) if args.results else from_svgs(path)
+        sketches += [replace(sketch, variant=variant) for sketch in found]
     sketches = [s for s in sketches if (not args.photos or s.photo in args.photos)
                 and (not args.strokes or s.count in args.strokes)]
     if not sketches:

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,49 @@ def test_a_sketch_drawn_on_a_window_is_shown_to_raters_where_it_lies_on_the_phot
     expected = whole.to_canvas(window.to_target(points.double()))
     assert torch.allclose(shown.points.double(), expected, atol=0.05)
     assert float(shown.widths[0, 0]) == pytest.approx(3.0 * window.scale / whole.scale, rel=1e-3)
+
+
+def test_variants_are_judged_side_by_side_by_the_same_raters_and_scored_apart(tmp_path):
+    """Two results files as variants: each rater sees every photo once, both variants among them; every
+    (photo, count, variant) is shown equally often; the scores split by variant."""
+    sources = {}
+    for variant in ("before", "after"):
+        cases = {}
+        for p, photo in enumerate(PHOTOS):
+            for count in COUNTS:
+                drawn = strokes(count, 100 * (variant == "after") + 10 * p + count)
+                cases[f"{photo}/{count}/fast"] = {"photo": photo, "strokes": count, "schedule": "fast",
+                                                  "points": drawn.points[0].tolist(), "width": 3.0}
+        sources[variant] = tmp_path / f"{variant}.json"
+        sources[variant].write_text(json.dumps({"machine": {}, "cases": cases}))
+    named = rater_sets.named_sources([f"{name}={path}" for name, path in sources.items()])
+    assert [name for name, _ in named] == ["before", "after"]
+    assert rater_sets.named_sources([str(sources["before"])]) == [("", sources["before"])]
+    with pytest.raises(SystemExit, match="a name of its own"):
+        rater_sets.named_sources([f"x={sources['before']}", f"x={sources['after']}"])
+    sketches = [replace(sketch, variant=name) for name, path in named
+                for sketch in rater_sets.from_results(path, "fast")]
+    key = rater_sets.make_sets(sketches, tmp_path / "sets", None, seed=5, size=64)
+    assert key["variants"] == ["before", "after"] and len(key["raters"]) == 2 * len(COUNTS) * 2
+    for files in key["raters"].values():
+        assert sorted(seen["photo"] for seen in files.values()) == sorted(PHOTOS)
+        assert {seen["variant"] for seen in files.values()} == {"before", "after"}
+    assert rater_sets.times_shown(key) == {(p, c, v): 2 for p in PHOTOS for c in COUNTS for v in ("before", "after")}
+    with pytest.raises(SystemExit, match=r"missing: rocket-4 \(after\)"):
+        rater_sets.make_sets([s for s in sketches if (s.photo, s.count, s.variant) != ("rocket", 4, "after")],
+                             tmp_path / "other", None, seed=5, size=64)
+
+    # every rater recognises "after" and answers none to "before"
+    sets = tmp_path / "sets"
+    for rater, files in key["raters"].items():
+        answers = {name: key["answer"][seen["photo"]] if seen["variant"] == "after" else "none"
+                   for name, seen in files.items()}
+        (sets / rater / "answers.json").write_text(json.dumps(answers))
+    summary = rater_scores.summarise(*rater_scores.judgements(sets))
+    for count in map(str, COUNTS):
+        after, before = (summary["per_variant"][v]["per_count"][count] for v in ("after", "before"))
+        assert after["recognised_share"] == 1 and before["recognised_share"] == 0 and before["none_share"] == 1
+        assert summary["per_count"][count]["recognised_share"] == 0.5
+    assert summary["least_judged"] == 2
+    table = rater_scores.markdown(summary)
+    assert "| 2 | after | 6 | 100 % (6/6) | 0 % |" in table and "| chelsea | 0/2 | 2/2 |" in table
