@@ -52,7 +52,8 @@ def judgements(sets: Path) -> tuple[dict, list[dict], list[str]]:
                 continue
             answer = normalise(answers[name])
             found.append({"rater": rater, "file": name, "photo": seen["photo"], "strokes": seen["strokes"],
-                          "variant": seen.get("variant", ""), "answer": answer, "valid": answer in offered,
+                          **({"variant": seen["variant"]} if "variant" in seen else {}),
+                          "answer": answer, "valid": answer in offered,
                           "recognised": answer == key["answer"][seen["photo"]]})
     return key, found, unanswered
 
@@ -82,7 +83,7 @@ def summarise(key: dict, found: list[dict], unanswered: list[str]) -> dict:
     per_count, per_photo = shares(key, found)
     per_variant = {}
     for variant in key.get("variants", []):
-        variant_count, variant_photo = shares(key, [j for j in found if j["variant"] == variant])
+        variant_count, variant_photo = shares(key, [j for j in found if j.get("variant") == variant])
         per_variant[variant] = {"per_count": variant_count, "per_photo_count": variant_photo}
     tables = [scored["per_photo_count"] for scored in per_variant.values()] or [per_photo]
     judged = [cell["judged"] for table in tables for counts in table.values() for cell in counts.values()]
@@ -111,7 +112,8 @@ def percent(share: float | None) -> str:
 
 
 def markdown(summary: dict) -> str:
-    """The tables: per stroke count, per photo × stroke count, and what each photo was taken for."""
+    """The tables: per stroke count, per photo × stroke count (with variants side by side, all of them pooled,
+    then each variant's), and what each photo was taken for."""
     counts = list(summary["per_count"])
     lines = [f"{summary['judgements']} judgements by {summary['raters_answering']} of {summary['raters']} raters; "
              f"every sketch judged at least {summary['least_judged']} times; "
@@ -129,22 +131,24 @@ def markdown(summary: dict) -> str:
                      + " | ".join(f"{cells[c]['recognised']}/{cells[c]['judged']}" for c in counts) + " |")
     if "per_variant" in summary:
         lines += ["", "Per variant (the same raters judged each; the table above pools them):", "",
-                  "| strokes | variant | judged | recognised, \"none\" offered | \"none\" answers |",
-                  "|---:|---|---:|---:|---:|"]
+                  "| strokes | variant | judged | recognised, \"none\" offered | \"none\" answers | issue 32's bar |",
+                  "|---:|---|---:|---:|---:|---:|"]
         for count in counts:
             for variant, scored in summary["per_variant"].items():
                 row = scored["per_count"][count]
+                bar = f"≥ {row['bar'] * 100:.0f} %" if row["bar"] is not None else "–"
                 lines.append(f"| {count} | {variant} | {row['judged']} | {percent(row['recognised_share'])} "
-                             f"({row['recognised']}/{row['judged']}) | {percent(row['none_share'])} |")
+                             f"({row['recognised']}/{row['judged']}) | {percent(row['none_share'])} | {bar} |")
         variants = list(summary["per_variant"])
         lines += ["", "Recognised / judged, per photo, stroke count and variant:", "",
                   "| photo | " + " | ".join(f"{c} {v}" for c in counts for v in variants) + " |",
                   "|---|" + "---:|" * (len(counts) * len(variants))]
         for photo in summary["per_photo_count"]:
             cells = [summary["per_variant"][v]["per_photo_count"][photo][c] for c in counts for v in variants]
-            lines.append(f"| {photo} | " + " | ".join(f"{cell['recognised']}/{cell['judged']}" for cell in cells)
-                         + " |")
-    lines += ["", "What each photo's sketches were taken for (all stroke counts):", "", "| photo | answers |",
+            lines.append(f"| {photo} ({summary['answer'][photo]}) | "
+                         + " | ".join(f"{cell['recognised']}/{cell['judged']}" for cell in cells) + " |")
+    pooled = "all stroke counts and variants" if "per_variant" in summary else "all stroke counts"
+    lines += ["", f"What each photo's sketches were taken for ({pooled}):", "", "| photo | answers |",
               "|---|---|"]
     for photo, answers in summary["answers_per_photo"].items():
         lines.append(f"| {photo} | " + ", ".join(f"{answer} × {n}" for answer, n in answers.items()) + " |")

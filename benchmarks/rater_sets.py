@@ -249,10 +249,11 @@ def named_sources(values: list[str]) -> list[tuple[str, Path]]:
     sources = []
     for value in values:
         name, sep, path = value.partition("=")
-        name, path = (name, Path(path)) if sep else ("", Path(value))
-        sources.append((name or path.stem, path) if len(values) > 1 else ("", path))
+        if not sep or "/" in name or "\\" in name:  # a path that holds "=" itself
+            name, path = "", value
+        sources.append((name or Path(path).stem, Path(path)) if len(values) > 1 else ("", Path(path)))
     if len({name for name, _ in sources}) != len(sources):
-        raise SystemExit("each source needs a name of its own: --results NAME=PATH")
+        raise SystemExit("each source needs a name of its own: NAME=PATH")
     return sources
 
 
@@ -263,7 +264,8 @@ def main() -> None:
                         help="a benchmarks/quality.py results JSON; repeated, variants shown side by side")
     source.add_argument("--svgs", action="append", metavar="[NAME=]DIR",
                         help="a folder of PHOTO-N-strokes.svg files; repeated, variants shown side by side")
-    parser.add_argument("--schedule", help="with --results: the schedule whose sketches are shown")
+    parser.add_argument("--schedule", help="with --results: the schedule whose sketches are shown (the same for "
+                                           "every source)")
     parser.add_argument("--photos", nargs="+", help="only these photos")
     parser.add_argument("--strokes", nargs="+", type=int, help="only these stroke counts")
     parser.add_argument("--raters", type=int, help="how many raters (default 2 × the stroke counts × the variants: "
@@ -279,13 +281,17 @@ def main() -> None:
 
     torch.set_num_threads(1)
     sketches = []
-    for variant, path in named_sources(args.results or args.svgs):
+    sources = named_sources(args.results or args.svgs)
+    for variant, path in sources:
         found = from_results(path, args.schedule) if args.results else from_svgs(path)
         sketches += [replace(sketch, variant=variant) for sketch in found]
     sketches = [s for s in sketches if (not args.photos or s.photo in args.photos)
                 and (not args.strokes or s.count in args.strokes)]
     if not sketches:
         raise SystemExit("no sketches to show")
+    empty = [name for name, _ in sources if not any(s.variant == name for s in sketches)]
+    if empty:
+        raise SystemExit(f"no sketches to show from {', '.join(map(repr, empty))}")
     extra = dict(item.split("=", 1) for item in args.classes)
     key = make_sets(sketches, args.out, args.raters, args.seed, args.size, extra)
     shown = times_shown(key)

@@ -161,6 +161,7 @@ def test_variants_are_judged_side_by_side_by_the_same_raters_and_scored_apart(tm
     named = rater_sets.named_sources([f"{name}={path}" for name, path in sources.items()])
     assert [name for name, _ in named] == ["before", "after"]
     assert rater_sets.named_sources([str(sources["before"])]) == [("", sources["before"])]
+    assert rater_sets.named_sources(["runs/lr=0.1/a.json"]) == [("", Path("runs/lr=0.1/a.json"))]
     with pytest.raises(SystemExit, match="a name of its own"):
         rater_sets.named_sources([f"x={sources['before']}", f"x={sources['after']}"])
     sketches = [replace(sketch, variant=name) for name, path in named
@@ -188,4 +189,14 @@ def test_variants_are_judged_side_by_side_by_the_same_raters_and_scored_apart(tm
         assert summary["per_count"][count]["recognised_share"] == 0.5
     assert summary["least_judged"] == 2
     table = rater_scores.markdown(summary)
-    assert "| 2 | after | 6 | 100 % (6/6) | 0 % |" in table and "| chelsea | 0/2 | 2/2 |" in table
+    assert "| 2 | after | 6 | 100 % (6/6) | 0 % | – |" in table and "| chelsea (cat) | 0/2 | 2/2 |" in table
+
+    # a source filtered down to nothing is an error, not a set without it
+    horse_only = tmp_path / "horse.json"
+    cases = json.loads(sources["after"].read_text())["cases"]
+    horses = {name: case for name, case in cases.items() if case["photo"] == "horse"}
+    horse_only.write_text(json.dumps({"machine": {}, "cases": horses}))
+    run = subprocess.run([sys.executable, str(BENCHMARKS / "rater_sets.py"), "--results", f"before={sources['before']}",
+                          "--results", f"after={horse_only}", "--schedule", "fast", "--photos", "chelsea", "rocket",
+                          "--out", str(tmp_path / "none")], capture_output=True, text=True)
+    assert run.returncode != 0 and "no sketches to show from 'after'" in run.stderr
