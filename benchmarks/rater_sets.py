@@ -235,11 +235,15 @@ def times_shown(key: dict) -> dict[tuple, int]:
     """How many raters see each (photo, stroke count) of a key, or each (photo, stroke count, variant) of a key
     with variants side by side."""
     variants = key.get("variants")
-    shown = {(photo, count, *([variant] if variants else [])): 0 for photo in key["photos"]
-             for count in key["counts"] for variant in variants or [""]}
+
+    def cell(photo: str, count: int, variant: str = "") -> tuple:
+        return (photo, count, variant) if variants else (photo, count)
+
+    shown = {cell(photo, count, variant): 0 for photo in key["photos"] for count in key["counts"]
+             for variant in variants or [""]}
     for files in key["raters"].values():
         for seen in files.values():
-            shown[(seen["photo"], seen["strokes"], *([seen["variant"]] if variants else []))] += 1
+            shown[cell(seen["photo"], seen["strokes"], seen.get("variant", ""))] += 1
     return shown
 
 
