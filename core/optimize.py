@@ -7,16 +7,17 @@ views (:class:`_StepViews`), loss and gradients (:func:`~clipsketch.core.batched
 (:meth:`SeedTracker.record`) and seed pruning (:func:`_seeds_to_stop`).
 
 Every step rasterises the ``K`` sketches, draws paired augmentations, runs the frozen backbone on the ``K × V``
-sketch views (with gradients) and on the ``V - 1`` augmented photo views (without; the unaugmented photo's taps
-are computed once and shared; on a GPU both passes replay CUDA graphs, :mod:`.cuda_graphs`), and steps Adam at
-the step's learning rate; steps before ``augment_from`` take the unaugmented views alone. Every ``eval_every``
-iterations the unaugmented loss of each seed is evaluated (in fp32) and the best strokes per seed are kept; a seed
-whose loss has converged leaves the batch (CLIPasso's early stop, per seed), and with ``narrow_after`` only the
-best seed goes on past that step. With a view bank (:mod:`.view_bank`) the augmentations are replayed from draws
-made once per photo, whose photo taps are banked. With ``controls.batch``, the step's forward and backward
-(:mod:`.batched_step`) is shared with the other runs of that :mod:`.step_batch` (other jobs on the device). It
-yields a :class:`Step` after every iteration, checks ``cancel`` (abort) and ``finish`` (keep the best so far)
-between steps, and returns the :class:`SeedTracker` (the generator's return value).
+sketch views (with gradients) and on the ``V - 1`` augmented photo views (without; the unaugmented photo's taps are
+computed once and shared; on a GPU both passes replay CUDA graphs, :mod:`.cuda_graphs`), and steps Adam at the
+step's learning rate; steps before ``augment_from`` take the unaugmented views alone (with ``Target.apart``, strokes
+also pay for lying on each other's lines: :func:`_kept_apart`). Every ``eval_every`` iterations the unaugmented loss
+of each seed is evaluated (in fp32) and the best strokes per seed are kept; a seed whose loss has converged leaves
+the batch (CLIPasso's early stop, per seed), and with ``narrow_after`` only the best seed goes on past that step.
+With a view bank (:mod:`.view_bank`) the augmentations are replayed from draws made once per photo, whose photo taps
+are banked. With ``controls.batch``, the step's forward and backward (:mod:`.batched_step`) is shared with the other
+runs of that :mod:`.step_batch` (other jobs on the device). It yields a :class:`Step` after every iteration, checks
+``cancel`` (abort) and ``finish`` (keep the best so far) between steps, and returns the :class:`SeedTracker` (the
+generator's return value).
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from torch import nn
 from clipsketch.core.backbones import Taps
 from clipsketch.core.batched_step import StepWork, ViewDraw, join_taps, run_steps
 from clipsketch.core.cuda_graphs import StepPasses
-from clipsketch.core.losses import augment_pairs, paired_augmentation, sketch_loss
+from clipsketch.core.losses import LossTerms, augment_pairs, paired_augmentation, sketch_loss
 from clipsketch.core.options import LossConfig
 from clipsketch.core.reseed import SHORTEST, collapsed_strokes, lengthen, reseeded_points
 from clipsketch.core.schedules import OptimizerConfig
-from clipsketch.core.stacked import redundant_strokes
+from clipsketch.core.stacked import overlap, redundant_strokes
 from clipsketch.core.step_batch import StepBatch
 from clipsketch.core.strokes import Strokes
 from clipsketch.core.view_bank import ViewBank, seeded_draws
@@ -129,7 +130,9 @@ class Target:
     are drawn afresh every step from that seed). ``saliency [S, S]``: where strokes that collapsed are placed
     afresh after the config's ``reseed_after`` steps (None: never). ``contours [S, S]``: the photo's contour ridges
     (:func:`~clipsketch.core.contour_strokes.ridges`); given, re-seeding also moves stacked strokes
-    (:func:`~clipsketch.core.stacked.redundant_strokes`) and traces new strokes along undrawn contours."""
+    (:func:`~clipsketch.core.stacked.redundant_strokes`) and traces new strokes along undrawn contours. ``apart``:
+    strokes that are not one joined line pay for lying on each other's lines (:data:`APART_WEIGHT`), in what is
+    optimised and in the evaluation."""
 
     photo: torch.Tensor
     taps: Taps
@@ -140,6 +143,7 @@ class Target:
     augmentation_seed: int = 0
     saliency: torch.Tensor | None = None
     contours: torch.Tensor | None = None
+    apart: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,11 +188,16 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
             terms = run_steps([work])[0] if controls.batch is None else controls.batch.run(work, run_steps)
             if isinstance(terms, BaseException):
                 raise terms
+            apart = 0.0
+            if target.apart and not config.joined:
+                apart = _kept_apart(points, widths).to(terms.total.device)
+                terms = LossTerms(terms.geometric, terms.semantic, terms.total + apart, terms.evaluation + apart)
 
             done = iteration == config.iterations - 1 or controls.finish()
             stop = torch.zeros(len(running), dtype=torch.bool)
             if iteration % config.eval_every == 0 or done:
-                evaluation = terms.evaluation if target.evaluation_taps is None else _evaluate(work.sketches, target)
+                evaluation = terms.evaluation if target.evaluation_taps is None else \
+                    _evaluate(work.sketches, target) + apart
                 stop = _seeds_to_stop(tracker, iteration, running, evaluation, points, widths, config)
                 done = done or bool(stop.all())
             winner = tracker.winner
@@ -221,6 +230,22 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
         if tracker.stopped[seed] < 0:
             tracker.stopped[seed] = iteration + 1
     return tracker
+
+
+APART_WEIGHT = 4.0
+"""The weight of :func:`~clipsketch.core.stacked.overlap` in the loss where the target asks for it
+(``Target.apart``): two strokes on one line add about 4.5 loss units, two a width apart 2, one crossing another
+about 0.01 (a 16-stroke offline sketch's loss: 12–55). Strokes are kept off each other's lines, so each draws
+something of its own (docs/benchmarks.md: the gallery's 16-stroke clock had 5 strokes of 16 stacked, none with
+it)."""
+
+
+def _kept_apart(points: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
+    """:data:`APART_WEIGHT` × the overlap of each running seed's strokes ``[k]``, its gradients added into the
+    points ``[k, N, 4, 2]``."""
+    apart = APART_WEIGHT * overlap(points, widths)
+    apart.sum().backward()
+    return apart.detach()
 
 
 WIDTH_RATE = 0.05

@@ -108,8 +108,9 @@ def sketch_events(engine, photo: PhotoInput, options: SketchOptions | SketchPlan
         key = None if chosen is None else int(chosen.sum())  # the chosen contours nest: as many pixels, the same
         if key not in targets:
             lines = drawn if chosen is None else drawn * chosen.to(drawn.device)
+            # strokes enough for every contour are kept apart: the spare ones would pile onto the lines drawn
             targets[key] = replace(_target(engine, plan, image, canvas, frame, foreground, lines),
-                                   saliency=saliency, contours=drawn_ridge)
+                                   saliency=saliency, contours=drawn_ridge, apart=narrowed and chosen is None)
         return targets[key]
 
     controls = Controls(engine.autocast, cancel, finish, engine.cuda_graphs, batch)

@@ -174,7 +174,7 @@ def test_the_surest_contours_come_first_not_the_longest():
 def test_each_stroke_count_is_compared_with_its_defining_contours(monkeypatch):
     """Through the pipeline (a contour map standing in for HED's: the ring and twenty short lines above): 4 and 8
     strokes share one line drawing of the ring and a few lines, 16 and 32 the whole drawing, each made once, in
-    whatever order the counts come."""
+    whatever order the counts come; the counts with strokes enough for every contour keep them apart."""
     import numpy as np
 
     from clipsketch.core import sketch
@@ -192,9 +192,18 @@ def test_each_stroke_count_is_compared_with_its_defining_contours(monkeypatch):
         return real(engine, plan, image, canvas, frame, foreground, contours)
 
     monkeypatch.setattr(sketch, "_target", recorded)
+    apart = {}
+    optimize = sketch.optimize_strokes
+
+    def watched(start, target, config, controls):
+        apart[start.num_strokes] = target.apart
+        return optimize(start, target, config, controls)
+
+    monkeypatch.setattr(sketch, "optimize_strokes", watched)
     engine = Engine(backbone="offline", device="cpu", precision="fp32")
     photo = np.full((SIZE, SIZE, 3), 255, np.uint8)
     options = SketchOptions(strokes=(16, 4, 32, 8), iterations=1, seeds=1, mask=False, margin=0.0, init="hed")
     engine.sketch(photo, options)
     whole = float(sketch.framed_contours(photo, sketch.canvas_frame(None, SIZE, SIZE, SIZE)).sum())
     assert len(inks) == 2 and inks[0] == pytest.approx(whole, rel=1e-5) and 0 < inks[1] < 0.9 * inks[0]
+    assert apart == {16: True, 4: False, 32: True, 8: False}

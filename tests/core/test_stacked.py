@@ -1,12 +1,17 @@
-"""Stacked strokes: counted on hand-made strokes, the fewest moved, and moved by re-seeding along undrawn
-contours."""
+"""Stacked strokes: counted on hand-made strokes, the fewest moved, moved by re-seeding along undrawn contours,
+and kept apart while they are optimised where the photo's contours are known."""
 
 from __future__ import annotations
 
 import torch
 
+from clipsketch.core.losses import LossConfig
+from clipsketch.core.optimize import OptimizerConfig, Target, optimize_strokes
 from clipsketch.core.reseed import reseeded_points
-from clipsketch.core.stacked import redundant_strokes, stacked_strokes
+from clipsketch.core.stacked import APART_REACH, overlap, redundant_strokes, stacked_strokes
+from clipsketch.core.strokes import Strokes
+
+from .test_engine import run_to_end, tiny_problem
 
 
 def line(x0, y0, x1, y1) -> list[list[float]]:
@@ -60,3 +65,49 @@ def test_moved_strokes_are_traced_along_contours_nothing_draws_yet():
     assert (fresh[0, 1, :, 1] - 150.5).abs().max() < 2  # on the undrawn line
     assert (fresh[0, 1, 0] - fresh[0, 1, 3]).norm() > 60  # traced along it, not a short chain
     assert not stacked_strokes(fresh, widths).any()
+
+
+def test_overlap_costs_a_stroke_along_another_and_barely_one_that_crosses_or_goes_on_from_it():
+    widths = torch.full((1, 2), 3.0)
+    base = line(20, 50, 200, 50)
+
+    def cost(other):
+        return float(overlap(torch.tensor([[base, other]]), widths)[0])
+
+    assert cost(line(20, 50.5, 200, 50.5)) > 1.0  # on it: about 0.56 a stroke
+    assert 0.3 < cost(line(20, 53, 200, 53)) < 0.7  # one width beside it: half as near, 0.25 a stroke
+    assert cost(line(20, 50 + APART_REACH * 3 + 0.5, 200, 50 + APART_REACH * 3 + 0.5)) == 0  # out of reach
+    assert cost(line(100, 0, 100, 200)) < 0.01  # crossing
+    assert cost(line(200, 50, 300, 50)) < 0.01  # going on from its end
+    assert overlap(torch.tensor([[base]]), widths[:, :1]).tolist() == [0.0]  # a single stroke
+
+
+def test_descending_the_overlap_moves_stacked_strokes_apart():
+    points = torch.tensor([[line(20, 50, 200, 50), line(30, 51, 190, 51), line(20, 120, 200, 120)]],
+                          requires_grad=True)
+    widths = torch.full((1, 3), 3.0)
+    assert stacked_strokes(points, widths).tolist() == [[True, True, False]]
+    for _ in range(60):
+        overlap(points, widths).sum().backward()
+        with torch.no_grad():
+            points -= 2.0 * points.grad
+        points.grad = None
+    assert not stacked_strokes(points, widths).any()
+    assert float(overlap(points.detach(), widths)[0]) < 0.05
+    assert (points[0, 2] - torch.tensor(line(20, 120, 200, 120))).abs().max() < 1e-6  # far from both: not moved
+
+
+def stacked_after_optimising(chelsea, apart: bool):
+    backbone, canvas, photo_taps, start = tiny_problem(chelsea, seeds=2, strokes=3, seed=0)
+    points = start.points.clone()
+    points[:, 1] = points[:, 0] + 0.5  # each seed's stroke 1 starts on its stroke 0
+    start = Strokes.from_points(points)
+    target = Target(canvas, photo_taps, backbone, LossConfig(augmentations=0), apart=apart)
+    config = OptimizerConfig(iterations=40, tolerance=0, bounds=(0.0, 0.0, 224.0, 224.0))  # no re-seeding
+    _, tracker = run_to_end(optimize_strokes(start, target, config))
+    return stacked_strokes(tracker.best_points, start.widths)
+
+
+def test_an_optimisation_told_to_keep_strokes_apart_unstacks_them(chelsea):
+    assert stacked_after_optimising(chelsea, apart=False).any(-1).all()  # CLIPasso's loss alone leaves them
+    assert not stacked_after_optimising(chelsea, apart=True).any()
