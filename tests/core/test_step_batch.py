@@ -90,13 +90,21 @@ def alone(engine: Engine, job: Job) -> Job:
     return solo
 
 
+SAME_STROKES = 0.05
+"""Photo pixels a batched job's strokes may lie from its solo run's. The two differ by the order of floating-point
+sums (the shared pass's batch is larger), and the fast schedule's re-seeding steps (its collapsed-stroke and
+length thresholds) can carry such a difference on: up to 0.015 photo px and a loss 2e-4 apart on a 2-core Intel
+Xeon, 0 to 1e-3 px elsewhere. A job whose steps were changed by another's (a step missed, another's gradient)
+lies a learning-rate step away, pixels."""
+
+
 def assert_same_sketch(batched: Job, solo: Job) -> None:
     (count,) = batched.options.strokes
     mine, theirs = batched.result.sketches[count], solo.result.sketches[count]
     photo_px = mine.frame.to_target_width(1.0)  # canvas px → photo px
     gap = (mine.strokes.points - theirs.strokes.points).abs().max().item() * photo_px
-    assert gap < 1e-3, f"{batched.photo}: strokes {gap:.2e} photo px from the solo run's"
-    assert mine.loss == pytest.approx(theirs.loss, rel=1e-4)
+    assert gap < SAME_STROKES, f"{batched.photo}: strokes {gap:.2e} photo px from the solo run's"
+    assert mine.loss == pytest.approx(theirs.loss, rel=1e-3)
     assert mine.iterations_run == theirs.iterations_run
 
 
