@@ -234,7 +234,7 @@ def optimize_strokes(start: Strokes, target: Target, config: OptimizerConfig,
 
 APART_WEIGHT = 4.0
 """The weight of :func:`~clipsketch.core.stacked.overlap` in the loss where the target asks for it
-(``Target.apart``): two strokes on one line add about 4.5 loss units, two a width apart 2, one crossing another
+(``Target.apart``): two strokes on one line add about 7 loss units, two a width apart 2, one crossing another
 about 0.01 (a 16-stroke offline sketch's loss: 12–55). Strokes are kept off each other's lines, so each draws
 something of its own (docs/benchmarks.md: the gallery's 16-stroke clock had 5 strokes of 16 stacked, none with
 it)."""

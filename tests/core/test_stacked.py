@@ -74,12 +74,22 @@ def test_overlap_costs_a_stroke_along_another_and_barely_one_that_crosses_or_goe
     def cost(other):
         return float(overlap(torch.tensor([[base, other]]), widths)[0])
 
-    assert cost(line(20, 50.5, 200, 50.5)) > 1.0  # on it: about 0.56 a stroke
-    assert 0.3 < cost(line(20, 53, 200, 53)) < 0.7  # one width beside it: half as near, 0.25 a stroke
+    assert cost(line(20, 50.5, 200, 50.5)) > 1.5  # on it: nearly 1 a stroke
+    assert cost(line(23, 50, 203, 50)) > 1.5  # on it, its points between the other's: as much
+    assert 0.45 < cost(line(20, 53, 200, 53)) < 0.55  # one width beside it: half as near, 0.25 a stroke
     assert cost(line(20, 50 + APART_REACH * 3 + 0.5, 200, 50 + APART_REACH * 3 + 0.5)) == 0  # out of reach
     assert cost(line(100, 0, 100, 200)) < 0.01  # crossing
     assert cost(line(200, 50, 300, 50)) < 0.01  # going on from its end
     assert overlap(torch.tensor([[base]]), widths[:, :1]).tolist() == [0.0]  # a single stroke
+
+
+def test_strokes_that_nearly_meet_get_a_bounded_gradient_and_many_strokes_a_cost():
+    points = torch.tensor([[line(20, 50, 200, 50), line(20, 50.01, 200, 50.01)]], requires_grad=True)
+    overlap(points, torch.full((1, 2), 3.0)).sum().backward()
+    assert torch.isfinite(points.grad).all() and points.grad.abs().max() < 1  # a hundredth of a pixel apart
+    many = torch.rand(2, 300, 4, 2, generator=torch.Generator().manual_seed(0)) * 224  # 300 strokes, in blocks
+    cost = overlap(many, torch.full((2, 300), 3.0))
+    assert cost.shape == (2,) and bool((cost > 0).all())
 
 
 def test_descending_the_overlap_moves_stacked_strokes_apart():
