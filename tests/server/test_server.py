@@ -444,6 +444,24 @@ def test_generated_stubs_match_the_proto():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_stub_check_passes_over_the_compilers_version_stamps_only():
+    """A newer grpcio-tools stamps its own version in the stubs: not drift. Anything else is."""
+    import re
+
+    from clipsketch.proto import generate
+
+    grpc_stub = (generate.HERE / "sketch_pb2_grpc.py").read_text()
+    message_stub = (generate.HERE / "sketch_pb2.py").read_text()
+    newer = re.sub(r"GRPC_GENERATED_VERSION = '[^']*'", "GRPC_GENERATED_VERSION = '9.99.9'", grpc_stub)
+    newer_protobuf = re.sub(r"PUBLIC,\s*\d+,\s*\d+,\s*\d+,", "PUBLIC,\n    9,\n    99,\n    9,", message_stub)
+    newer_protobuf = re.sub(r"# Protobuf Python Version: .*", "# Protobuf Python Version: 9.99.9", newer_protobuf)
+    assert newer != grpc_stub and newer_protobuf != message_stub
+    assert generate.unstamped(newer) == generate.unstamped(grpc_stub)
+    assert generate.unstamped(newer_protobuf) == generate.unstamped(message_stub)
+    renamed = grpc_stub.replace("def Sketch(", "def Sketches(", 1)
+    assert renamed != grpc_stub and generate.unstamped(renamed) != generate.unstamped(grpc_stub)
+
+
 @pytest.fixture
 def client_factory():
     clients = []
